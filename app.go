@@ -1,0 +1,237 @@
+// Package jit opens an app folder of elements and serves it.
+//
+//	app, err := jit.Open(ctx, "myapp")
+//	defer app.Close()
+//	svc, err := app.GetElement("auths.loginTypes.MyWechatLogin.services.WechatPublicAuthSvc")
+//
+// The official elements (auths.loginTypes.WechatPublicType and its Meta) are
+// built in; an app can rewrite them or extend other apps (app.json
+// "extends"). Config edits are picked up while the app runs.
+package jit
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"io/fs"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"github.com/jitwx/jit/auths"
+	"github.com/jitwx/jit/elements"
+	"github.com/jitwx/jit/models"
+	"github.com/jitwx/jit/runtime"
+)
+
+// ErrElementNotFound is matched by the error GetElement returns for an
+// unknown full name.
+var ErrElementNotFound = errors.New("element not found")
+
+// NotFoundError says which name was asked for and which exist nearby.
+type NotFoundError struct {
+	Name    string
+	Closest []string
+}
+
+func (e *NotFoundError) Error() string {
+	if len(e.Closest) == 0 {
+		return fmt.Sprintf("element %q not found", e.Name)
+	}
+	return fmt.Sprintf("element %q not found; closest: %s", e.Name, strings.Join(e.Closest, ", "))
+}
+
+// Is makes errors.Is(err, ErrElementNotFound) true.
+func (e *NotFoundError) Is(target error) bool { return target == ErrElementNotFound }
+
+// App is an opened app: its elements, database and HTTP handler.
+type App struct {
+	rt      *runtime.Runtime
+	watcher *runtime.Watcher
+	db      *gorm.DB
+	dbPath  string
+	opts    options
+	handler http.Handler
+	sim     http.Handler // the dev-mode WeChat simulator, nil otherwise
+}
+
+// Open opens the app folder dir, with hot reload unless WithoutReload is given.
+func Open(ctx context.Context, dir string, opts ...Option) (*App, error) {
+	fi, err := os.Stat(dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening app: %w", err)
+	}
+	if !fi.IsDir() {
+		return nil, fmt.Errorf("opening app: %s is not a folder", dir)
+	}
+	return open(ctx, os.DirFS(dir), ".", dir, opts)
+}
+
+// OpenFS opens the app at appPath inside fsys (an embedded or in-memory
+// tree). Such apps are not watched.
+func OpenFS(ctx context.Context, fsys fs.FS, appPath string, opts ...Option) (*App, error) {
+	return open(ctx, fsys, appPath, "", opts)
+}
+
+func open(ctx context.Context, fsys fs.FS, appPath, dir string, optList []Option) (a *App, err error) {
+	o := defaultOptions()
+	for _, opt := range optList {
+		opt(&o)
+	}
+	layers, probs, err := runtime.DiscoverLayers(fsys, appPath, dir)
+	if err != nil {
+		return nil, fmt.Errorf("opening app: %w", err)
+	}
+	layers = append(layers, runtime.Layer{Name: "builtin", FS: auths.Builtin()})
+
+	a = &App{opts: o}
+	// Undo what was opened if a later step fails, as Caddy does on a failed
+	// provision.
+	defer func() {
+		if err != nil {
+			a.Close()
+		}
+	}()
+	if !o.noDB {
+		if err := a.openDatabase(ctx, appPath, dir); err != nil {
+			return nil, err
+		}
+	}
+	if o.dev {
+		a.opts.runtimeOpts = append(a.opts.runtimeOpts, a.startSimulator()...)
+	}
+	rtOpts := []runtime.Option{
+		runtime.WithHost(elements.Host{DB: a.db, HTTPClient: o.httpClient, Logger: o.logger}),
+		runtime.WithLogger(o.logger),
+		runtime.WithLookupEnv(a.opts.lookupEnv),
+	}
+	rtOpts = append(rtOpts, a.opts.runtimeOpts...)
+	if a.rt, err = runtime.New(ctx, layers, probs, rtOpts...); err != nil {
+		return nil, err
+	}
+	a.syncSimulator()
+	if o.reload && dir != "" {
+		hook := runtime.WithReloadHook(func(err error) {
+			a.syncSimulator()
+			if o.reloadHook != nil {
+				o.reloadHook(err)
+			}
+		})
+		if a.watcher, err = a.rt.Watch(ctx, append(o.watchOpts, hook)...); err != nil {
+			return nil, fmt.Errorf("watching %s: %w", dir, err)
+		}
+	}
+	a.handler, err = a.buildHandler()
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func (a *App) openDatabase(ctx context.Context, appPath, dir string) error {
+	dsn := a.opts.dsn
+	if dsn == "" {
+		path, err := defaultDatabasePath(appPath, dir)
+		if err != nil {
+			return err
+		}
+		dsn = path
+	}
+	db, err := models.Open(ctx, dsn, models.WithLogger(a.opts.logger))
+	if err != nil {
+		return fmt.Errorf("opening database: %w", err)
+	}
+	a.db = db
+	if !strings.Contains(dsn, "://") {
+		a.dbPath = dsn
+	}
+	if err := models.Migrate(ctx, db, auths.Tables()...); err != nil {
+		return fmt.Errorf("opening database: %w", err)
+	}
+	return nil
+}
+
+// defaultDatabasePath keeps the SQLite file in the user's cache folder, one
+// per app folder, so a first run needs no setup and never writes into the
+// app (which may be read-only, or watched).
+func defaultDatabasePath(appPath, dir string) (string, error) {
+	base, err := os.UserCacheDir()
+	if err != nil {
+		base = os.TempDir()
+	}
+	key := appPath
+	if dir != "" {
+		if abs, err := filepath.Abs(dir); err == nil {
+			key = abs
+		}
+	}
+	sum := sha256.Sum256([]byte(key))
+	name := filepath.Base(key)
+	if name == "." || name == "/" {
+		name = "app"
+	}
+	return filepath.Join(base, "jit", name+"-"+hex.EncodeToString(sum[:4]), "jit.db"), nil
+}
+
+// GetElement returns the live element of a full name: a built instance
+// (e.g. *auths.WechatLogin), a sub-element such as the instance's
+// *services.WechatPublicAuthSvc, or the *elements.Definition of a Meta, Type
+// or inert element. An unknown name gives a *NotFoundError.
+func (a *App) GetElement(fullName string) (any, error) {
+	if e, ok := a.rt.Snapshot().Get(fullName); ok {
+		return e.Object, nil
+	}
+	return nil, &NotFoundError{Name: fullName, Closest: a.rt.Snapshot().Suggest(fullName, 3)}
+}
+
+// Lookup is GetElement without the search for close names, for paths where
+// the name comes from a request and a miss must stay cheap.
+func (a *App) Lookup(fullName string) (any, bool) {
+	e, ok := a.rt.Snapshot().Get(fullName)
+	if !ok {
+		return nil, false
+	}
+	return e.Object, true
+}
+
+// Snapshot is the current immutable registry, for listing elements.
+func (a *App) Snapshot() *runtime.Snapshot { return a.rt.Snapshot() }
+
+// Problems are the findings about the app as it is on disk now: errors
+// (the element is skipped or its last good version stays live), warnings
+// and notices.
+func (a *App) Problems() elements.Problems { return a.rt.Snapshot().Problems() }
+
+// Layers lists where elements come from, in lookup order.
+func (a *App) Layers() []runtime.Layer { return a.rt.Layers() }
+
+// DB is the App's database.
+func (a *App) DB() *gorm.DB { return a.db }
+
+// DatabasePath is the SQLite file in use, empty for PostgreSQL.
+func (a *App) DatabasePath() string { return a.dbPath }
+
+// Handler serves the app over HTTP; see the README for its routes.
+func (a *App) Handler() http.Handler { return a.handler }
+
+// Close stops watching, cleans up elements and closes the database.
+func (a *App) Close() error {
+	var errs []error
+	if a.watcher != nil {
+		errs = append(errs, a.watcher.Close())
+	}
+	if a.rt != nil {
+		errs = append(errs, a.rt.Close())
+	}
+	if a.db != nil {
+		if sqlDB, err := a.db.DB(); err == nil {
+			errs = append(errs, sqlDB.Close())
+		}
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,450 @@
+package auths
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/labstack/echo/v4"
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/jitwx/jit/models"
+	"github.com/jitwx/jit/services"
+)
+
+// Cookie names. The binding cookie ties a login's state to the browser
+// that started it; the session cookie is the login itself.
+const (
+	BindingCookie = "jit_bind"
+	SessionCookie = "jit_session"
+)
+
+// Lookup finds a live element by full name. The server asks for elements
+// on every request, so hot-reloaded config applies at once.
+type Lookup func(fullName string) (any, bool)
+
+// Server is the HTTP side of login: the login and callback routes of every
+// login element, the session and logout.
+type Server struct {
+	db         *gorm.DB
+	lookup     Lookup
+	publicURL  *url.URL
+	logger     *slog.Logger
+	now        func() time.Time
+	stateTTL   time.Duration
+	sessionTTL time.Duration
+	dupWindow  time.Duration
+	exchangeTO time.Duration
+}
+
+// ServerOption configures a Server.
+type ServerOption func(*Server)
+
+// WithPublicURL fixes the scheme and host WeChat redirects back to; without
+// it each request's own scheme and host are used.
+func WithPublicURL(u *url.URL) ServerOption { return func(s *Server) { s.publicURL = u } }
+
+// WithServerLogger sets the logger.
+func WithServerLogger(l *slog.Logger) ServerOption { return func(s *Server) { s.logger = l } }
+
+// WithClock replaces time.Now, for expiry tests.
+func WithClock(now func() time.Time) ServerOption { return func(s *Server) { s.now = now } }
+
+// WithSessionTTL sets how long a login lasts (default 7 days).
+func WithSessionTTL(d time.Duration) ServerOption { return func(s *Server) { s.sessionTTL = d } }
+
+// NewServer returns the login HTTP server over the App's database.
+func NewServer(db *gorm.DB, lookup Lookup, opts ...ServerOption) *Server {
+	s := &Server{
+		db: db, lookup: lookup, logger: slog.Default(), now: time.Now,
+		stateTTL:   10 * time.Minute, // WeChat's code lives 5 minutes; the consent page may take a while
+		sessionTTL: 7 * 24 * time.Hour,
+		dupWindow:  2 * time.Minute,
+		exchangeTO: 30 * time.Second,
+	}
+	for _, o := range opts {
+		o(s)
+	}
+	return s
+}
+
+// Register adds the routes to e.
+func (s *Server) Register(e *echo.Echo) {
+	e.GET("/auths/loginTypes/:name/login", s.login)
+	e.GET("/auths/loginTypes/:name/callback", s.callback)
+	e.GET("/auths/session", s.session)
+	e.POST("/auths/logout", s.logout)
+}
+
+// Error is the JSON body of every error response.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	ErrCode int    `json:"errcode,omitempty"` // WeChat's errcode, when WeChat refused
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+func fail(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+func (s *Server) element(c echo.Context) (*WechatLogin, *Error) {
+	name := c.Param("name")
+	el, ok := s.lookup("auths.loginTypes." + name)
+	w, isWechat := el.(*WechatLogin)
+	if !ok || !isWechat {
+		return nil, fail(http.StatusNotFound, "login_type_not_found", "no WeChat login element auths.loginTypes.%s", name)
+	}
+	return w, nil
+}
+
+func (s *Server) login(c echo.Context) error {
+	w, ferr := s.element(c)
+	if ferr != nil {
+		return ferr
+	}
+	base := s.baseURL(c)
+	target, err := safeRedirect(c.QueryParam("redirectUrl"), base, c.Request().Host, w.AllowedRedirectHosts())
+	if err != nil {
+		return fail(http.StatusBadRequest, "invalid_redirect", "redirectUrl %v", err)
+	}
+	binding := ""
+	if ck, err := c.Cookie(BindingCookie); err == nil && validToken(ck.Value, 64) {
+		binding = ck.Value
+	} else {
+		binding = newToken()
+		c.SetCookie(s.cookie(base, BindingCookie, binding, 0))
+	}
+	state := newToken()
+	now := s.now()
+	row := LoginState{
+		State: state, LoginType: w.FullName(), BindingHash: hashHex(binding), RedirectURL: target,
+		Status: "pending", CreatedAt: now, ExpiresAt: now.Add(s.stateTTL),
+	}
+	ctx := c.Request().Context()
+	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
+		return fmt.Errorf("saving login state: %w", err)
+	}
+	// Old states are useless after their expiry; sweep them as logins happen.
+	s.db.WithContext(ctx).Where("expires_at < ?", now.Add(-time.Hour)).Delete(&LoginState{})
+
+	callback := base.JoinPath("auths", "loginTypes", c.Param("name"), "callback").String()
+	c.Response().Header().Set("Cache-Control", "no-store")
+	return c.Redirect(http.StatusFound, w.AuthorizeURL(callback, state))
+}
+
+func (s *Server) callback(c echo.Context) error {
+	w, ferr := s.element(c)
+	if ferr != nil {
+		return ferr
+	}
+	ctx := c.Request().Context()
+	c.Response().Header().Set("Cache-Control", "no-store")
+	row, code, ferr := s.checkState(c, w)
+	if ferr != nil {
+		s.logger.InfoContext(ctx, "login refused", "element", w.FullName(), "outcome", ferr.Code)
+		return ferr
+	}
+
+	codeHash := hashHex(code)
+	now := s.now()
+	claim := s.db.WithContext(ctx).Model(&LoginState{}).
+		Where("state = ? AND status = ?", row.State, "pending").
+		Updates(map[string]any{"status": "exchanging", "code_hash": codeHash, "used_at": now})
+	if claim.Error != nil {
+		return fmt.Errorf("claiming login state: %w", claim.Error)
+	}
+	if claim.RowsAffected == 0 {
+		return s.duplicate(c, w, row.State, codeHash)
+	}
+
+	// The code is spent once sent to WeChat: finish even if this browser
+	// goes away, so a duplicate callback can pick up the result.
+	xctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.exchangeTO)
+	defer cancel()
+	openid, ferr := s.exchange(xctx, w, code)
+	if ferr != nil {
+		s.db.WithContext(xctx).Model(&LoginState{}).Where("state = ?", row.State).Updates(map[string]any{
+			"status": "failed", "err_code": ferr.Code, "err_status": ferr.Status, "err_message": ferr.Message})
+		s.logger.WarnContext(ctx, "login failed", "element", w.FullName(), "outcome", ferr.Code, "errcode", ferr.ErrCode)
+		return ferr
+	}
+	if err := s.db.WithContext(xctx).Model(&LoginState{}).Where("state = ?", row.State).
+		Updates(map[string]any{"status": "done", "open_id": openid}).Error; err != nil {
+		return fmt.Errorf("finishing login state: %w", err)
+	}
+	s.logger.InfoContext(ctx, "login", "element", w.FullName(), "outcome", "ok")
+	return s.startSession(c, w, openid, row.RedirectURL)
+}
+
+// checkState refuses a callback before any code goes to WeChat unless its
+// state was issued to this browser, for this element, and is still valid.
+func (s *Server) checkState(c echo.Context, w *WechatLogin) (*LoginState, string, *Error) {
+	raw := c.QueryParam("state")
+	code := c.QueryParam("code")
+	if raw == "" {
+		return nil, "", fail(http.StatusBadRequest, "state_missing", "the callback has no state; start the login again")
+	}
+	st, ok := strings.CutPrefix(raw, w.StateMarker())
+	if !ok || !validToken(st, 64) {
+		return nil, "", fail(http.StatusBadRequest, "state_invalid", "the callback's state is not one this server issued")
+	}
+	ck, err := c.Cookie(BindingCookie)
+	if err != nil || !validToken(ck.Value, 64) {
+		return nil, "", fail(http.StatusForbidden, "state_browser_mismatch", "this login was started in another browser; start it again here")
+	}
+	var row LoginState
+	err = s.db.WithContext(c.Request().Context()).Where("state = ?", st).Take(&row).Error
+	switch {
+	case errors.Is(err, gorm.ErrRecordNotFound):
+		return nil, "", fail(http.StatusBadRequest, "state_invalid", "the callback's state is not one this server issued")
+	case err != nil:
+		return nil, "", fail(http.StatusServiceUnavailable, "database_unavailable", "the login could not be checked; try again")
+	case row.LoginType != w.FullName():
+		return nil, "", fail(http.StatusBadRequest, "state_invalid", "the callback's state belongs to another login element")
+	case row.BindingHash != hashHex(ck.Value):
+		return nil, "", fail(http.StatusForbidden, "state_browser_mismatch", "this login was started in another browser; start it again here")
+	case s.now().After(row.ExpiresAt):
+		return nil, "", fail(http.StatusBadRequest, "state_expired", "the login took too long; start it again")
+	case code == "":
+		// WeChat's documented answer to "deny": state without code.
+		s.db.WithContext(c.Request().Context()).Model(&LoginState{}).
+			Where("state = ? AND status = ?", st, "pending").Updates(map[string]any{"status": "failed", "err_code": "authorization_denied"})
+		return nil, "", fail(http.StatusForbidden, "authorization_denied", "WeChat authorization was declined")
+	case len(code) > 512:
+		return nil, "", fail(http.StatusBadRequest, "code_invalid", "the callback's code is not valid")
+	}
+	return &row, code, nil
+}
+
+// duplicate answers a second callback with an already claimed state: the
+// same code from the same browser (Android's double redirect, a refresh,
+// the back button) gets the first exchange's outcome; anything else is a
+// replay.
+func (s *Server) duplicate(c echo.Context, w *WechatLogin, state, codeHash string) error {
+	ctx := c.Request().Context()
+	deadline := time.NewTimer(s.exchangeTO)
+	defer deadline.Stop()
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
+		var row LoginState
+		if err := s.db.WithContext(ctx).Where("state = ?", state).Take(&row).Error; err != nil {
+			return fmt.Errorf("reading login state: %w", err)
+		}
+		if row.CodeHash != codeHash || row.UsedAt == nil || s.now().Sub(*row.UsedAt) > s.dupWindow {
+			return fail(http.StatusConflict, "state_used", "this login link was already used; start the login again")
+		}
+		switch row.Status {
+		case "done":
+			s.logger.InfoContext(ctx, "duplicate callback served from the first exchange", "element", w.FullName())
+			return s.startSession(c, w, row.OpenID, row.RedirectURL)
+		case "failed":
+			return &Error{Status: row.ErrStatus, Code: row.ErrCode, Message: row.ErrMessage}
+		}
+		select {
+		case <-ctx.Done():
+			return fail(http.StatusServiceUnavailable, "login_in_progress", "the login is still being completed; reload the page")
+		case <-deadline.C:
+			return fail(http.StatusGatewayTimeout, "login_in_progress", "the login is still being completed; reload the page")
+		case <-tick.C:
+		}
+	}
+}
+
+// exchange sends the code to WeChat and stores the user.
+func (s *Server) exchange(ctx context.Context, w *WechatLogin, code string) (string, *Error) {
+	tok, err := w.Service().GetAccessToken(ctx, code)
+	if err != nil {
+		return "", wechatFailure(err)
+	}
+	user, err := w.Service().Login(ctx, tok)
+	if err != nil {
+		return "", wechatFailure(err)
+	}
+	return user.OpenID, nil
+}
+
+// wechatFailure maps a WeChat or network failure to what the browser sees:
+// 4xx for what the user can fix by starting again, 502/504 for WeChat.
+func wechatFailure(err error) *Error {
+	var we *services.WechatError
+	var ue *services.UpstreamError
+	switch {
+	case errors.Is(err, services.ErrSnapshotUser):
+		return fail(http.StatusForbidden, "snapshot_user", "请点击页面底部的「使用完整服务」后再登录 (this is a preview page; tap \"使用完整服务\" to sign in)")
+	case services.IsCodeUsed(err):
+		return &Error{Status: http.StatusBadRequest, Code: "code_used", Message: "this login link was already used; start the login again", ErrCode: 40163}
+	case services.IsCodeInvalid(err):
+		return &Error{Status: http.StatusBadRequest, Code: "code_invalid", Message: "the WeChat code is invalid or expired; start the login again", ErrCode: we0(err)}
+	case errors.As(err, &we) && (we.Code == 50001 || we.Code == 50002):
+		return &Error{Status: http.StatusForbidden, Code: "authorization_denied", Message: "WeChat did not grant access for this user", ErrCode: we.Code}
+	case errors.As(err, &we):
+		return &Error{Status: http.StatusBadGateway, Code: "wechat_error", Message: fmt.Sprintf("WeChat refused the request (errcode %d)", we.Code), ErrCode: we.Code}
+	case errors.As(err, &ue) && ue.Timeout():
+		return fail(http.StatusGatewayTimeout, "wechat_timeout", "WeChat did not answer in time; try again")
+	case errors.As(err, &ue):
+		return fail(http.StatusBadGateway, "wechat_unavailable", "WeChat could not be reached; try again")
+	case errors.Is(err, context.DeadlineExceeded):
+		return fail(http.StatusGatewayTimeout, "wechat_timeout", "WeChat did not answer in time; try again")
+	}
+	return fail(http.StatusServiceUnavailable, "login_failed", "the login could not be completed; try again")
+}
+
+func we0(err error) int {
+	var we *services.WechatError
+	if errors.As(err, &we) {
+		return we.Code
+	}
+	return 0
+}
+
+func (s *Server) startSession(c echo.Context, w *WechatLogin, openid, redirect string) error {
+	token := newToken()
+	now := s.now()
+	sess := Session{IDHash: hashHex(token), LoginType: w.FullName(), AppID: w.AppID(), OpenID: openid, CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL)}
+	if err := s.db.WithContext(c.Request().Context()).Clauses(clause.OnConflict{DoNothing: true}).Create(&sess).Error; err != nil {
+		return fmt.Errorf("saving session: %w", err)
+	}
+	c.SetCookie(s.cookie(s.baseURL(c), SessionCookie, token, s.sessionTTL))
+	return c.Redirect(http.StatusFound, redirect)
+}
+
+// SessionUser is the JSON of GET /auths/session.
+type SessionUser struct {
+	OpenID     string `json:"openid"`
+	Nickname   string `json:"nickname"`
+	HeadImgURL string `json:"headimgurl"`
+	UnionID    string `json:"unionid"`
+	LoginType  string `json:"loginType"`
+}
+
+// CurrentUser returns the logged-in user of a request, or an *Error with
+// status 401.
+func (s *Server) CurrentUser(r *http.Request) (*SessionUser, error) {
+	ck, err := r.Cookie(SessionCookie)
+	if err != nil || !validToken(ck.Value, 64) {
+		return nil, fail(http.StatusUnauthorized, "unauthenticated", "not logged in")
+	}
+	ctx := r.Context()
+	var sess Session
+	err = s.db.WithContext(ctx).Where("id_hash = ? AND expires_at > ?", hashHex(ck.Value), s.now()).Take(&sess).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, fail(http.StatusUnauthorized, "unauthenticated", "not logged in")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading session: %w", err)
+	}
+	user, err := models.FindWechatUser(ctx, s.db, sess.AppID, sess.OpenID)
+	if errors.Is(err, models.ErrNotFound) {
+		return nil, fail(http.StatusUnauthorized, "unauthenticated", "not logged in")
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading user: %w", err)
+	}
+	return &SessionUser{OpenID: user.OpenID, Nickname: user.Nickname, HeadImgURL: user.HeadImgURL, UnionID: user.UnionID, LoginType: sess.LoginType}, nil
+}
+
+func (s *Server) session(c echo.Context) error {
+	c.Response().Header().Set("Cache-Control", "no-store")
+	u, err := s.CurrentUser(c.Request())
+	if err != nil {
+		return err
+	}
+	return c.JSON(http.StatusOK, u)
+}
+
+func (s *Server) logout(c echo.Context) error {
+	if ck, err := c.Cookie(SessionCookie); err == nil && validToken(ck.Value, 64) {
+		if err := s.db.WithContext(c.Request().Context()).Where("id_hash = ?", hashHex(ck.Value)).Delete(&Session{}).Error; err != nil {
+			return fmt.Errorf("ending session: %w", err)
+		}
+	}
+	c.SetCookie(s.cookie(s.baseURL(c), SessionCookie, "", -1))
+	return c.NoContent(http.StatusNoContent)
+}
+
+func (s *Server) baseURL(c echo.Context) *url.URL {
+	if s.publicURL != nil {
+		return s.publicURL
+	}
+	return &url.URL{Scheme: c.Scheme(), Host: c.Request().Host}
+}
+
+// cookie makes a cookie that scripts cannot read and that a cross-site
+// POST does not carry; maxAge 0 lasts for the browser session, <0 deletes.
+func (s *Server) cookie(base *url.URL, name, value string, maxAge time.Duration) *http.Cookie {
+	ck := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: base.Scheme == "https"}
+	switch {
+	case maxAge < 0:
+		ck.MaxAge = -1
+	case maxAge > 0:
+		ck.MaxAge = int(maxAge / time.Second)
+	}
+	return ck
+}
+
+// safeRedirect accepts a path on this site, or an absolute URL on this
+// site's host or an allowed host; anything else would be an open redirect.
+func safeRedirect(raw string, base *url.URL, reqHost string, allowed []string) (string, error) {
+	if raw == "" {
+		return "/", nil
+	}
+	if len(raw) > 2048 {
+		return "", errors.New("is too long")
+	}
+	for _, r := range raw {
+		if r < 0x20 || r == 0x7f || r == '\\' {
+			return "", errors.New("contains characters not allowed in a URL")
+		}
+	}
+	u, err := url.Parse(raw)
+	if err != nil {
+		return "", errors.New("is not a URL")
+	}
+	if u.Scheme == "" && u.Host == "" && u.User == nil {
+		if !strings.HasPrefix(raw, "/") || strings.HasPrefix(raw, "//") {
+			return "", errors.New("must be a path starting with / or a URL on this site")
+		}
+		return raw, nil
+	}
+	if (u.Scheme != "http" && u.Scheme != "https") || u.User != nil || u.Host == "" {
+		return "", errors.New("must be a path starting with / or a URL on this site")
+	}
+	host := strings.ToLower(u.Host)
+	if host == strings.ToLower(base.Host) || host == strings.ToLower(reqHost) {
+		return u.String(), nil
+	}
+	for _, h := range allowed {
+		if host == strings.ToLower(h) {
+			return u.String(), nil
+		}
+	}
+	return "", fmt.Errorf("must stay on this site; %s is not an allowed host", u.Hostname())
+}
+
+// newToken returns 128 random bits as 26 letters and digits
+// (crypto/rand.Text): WeChat's state allows nothing else.
+func newToken() string { return rand.Text() }
+
+func validToken(s string, max int) bool {
+	if s == "" || len(s) > max {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9') {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,161 @@
+// Type declarations for the JitWx browser SDK (/jit/sdk.js).
+
+/**
+ * Where a page is running, as far as WeChat login is concerned.
+ *
+ * - `wecom`: WeCom (企业微信). Its UA also says MicroMessenger, but personal
+ *   WeChat Official Account login does not apply there.
+ * - `miniprogram`: a mini-program web-view.
+ * - `macwechat`: WeChat for Mac.
+ * - `windowswechat`: WeChat for Windows.
+ * - `wechat`: WeChat on a phone.
+ * - `other`: any other browser.
+ */
+export type BrowserKind = "wecom" | "miniprogram" | "macwechat" | "windowswechat" | "wechat" | "other";
+
+/** Every {@link BrowserKind}, in the order the user agent checks run. */
+export declare const BROWSER_KINDS: readonly BrowserKind[];
+
+/**
+ * Classifies a user agent, case-insensitively, checking in order for
+ * `wxwork`, `miniProgram`/`MiniProgramEnv`, `MacWechat`, `WindowsWechat` and
+ * `MicroMessenger`: each later marker also appears in the earlier clients' UAs.
+ *
+ * @param ua The user agent. When omitted, the current browser's
+ *   `navigator.userAgent` is used and `window.__wxjs_environment ===
+ *   "miniprogram"` also counts as a mini-program; outside a browser the result
+ *   is `"other"`.
+ */
+export declare function browserKind(ua?: string | null): BrowserKind;
+
+/**
+ * Reports whether WeChat Official Account web login can run in this browser:
+ * true for `wechat`, `macwechat`, `windowswechat` and `miniprogram`; false for
+ * `wecom` and `other`.
+ *
+ * @param ua As for {@link browserKind}.
+ */
+export declare function isWechatBrowser(ua?: string | null): boolean;
+
+/** The logged-in user, as returned by `GET /auths/session`. */
+export interface SessionUser {
+  /** The user's openid for the Official Account that logged them in. */
+  openid: string;
+  /** WeChat nickname. Untrusted user input: render it as text, never as HTML. */
+  nickname: string;
+  /** Avatar URL, or "" when the user has none or the scope was snsapi_base. */
+  headimgurl: string;
+  /** Present only with snsapi_userinfo and an Open Platform binding; may be "". */
+  unionid?: string;
+  /** Full name of the login element that created the session. */
+  loginType: string;
+}
+
+/** One entry of `GET /api/elements`. */
+export interface ElementInfo {
+  /** Dotted full name, e.g. `auths.loginTypes.MyWechatLogin`. */
+  fullName: string;
+  /** Human-readable title. */
+  title: string;
+  /** Full name of the element's type, e.g. `auths.loginTypes.WechatPublicType`. */
+  type: string;
+  kind: string;
+  layer: string;
+}
+
+/** Error thrown for a failed request or a response the SDK cannot use. */
+export declare class JitError extends Error {
+  constructor(message: string, details?: { status?: number; code?: string; cause?: unknown });
+  readonly name: "JitError";
+  /** HTTP status, or 0 when no response arrived (network error, no fetch). */
+  status: number;
+  /** The server's error code (`code` in its JSON body), or "". */
+  code: string;
+}
+
+/** An element of the app, addressed by its dotted full name. */
+export interface Element {
+  readonly fullName: string;
+}
+
+/** An element under `auths.loginTypes.`: a way to log in. */
+export interface LoginTypeElement extends Element {
+  /**
+   * The URL that starts this login and comes back to `redirectUrl`, e.g.
+   * `/auths/loginTypes/MyWechatLogin/login?redirectUrl=%2Fafter-login`. The
+   * element's full name maps to the path with dots turned into slashes.
+   *
+   * @param redirectUrl Where to return after login: a relative URL or one on
+   *   the same host. Defaults to the current `location.pathname + location.search`
+   *   (`"/"` outside a browser).
+   */
+  loginUrl(redirectUrl?: string | URL): string;
+  /**
+   * Navigates to {@link loginUrl} with `location.assign`. WeChat login only
+   * completes inside WeChat (see {@link isWechatBrowser}); the development
+   * simulator works in any browser.
+   *
+   * @throws {JitError} outside a browser, where there is no `location`.
+   */
+  login(redirectUrl?: string | URL): void;
+  /** Same as the module-level {@link isWechatBrowser}. */
+  isWechatBrowser(ua?: string | null): boolean;
+  /** Same as the module-level {@link browserKind}. */
+  browserKind(ua?: string | null): BrowserKind;
+  /** Same as {@link App.session}. */
+  session(): Promise<SessionUser | null>;
+  /** Same as {@link App.logout}. */
+  logout(): Promise<void>;
+}
+
+/** Options for {@link createApp}. */
+export interface AppOptions {
+  /**
+   * Prefix for every server route, e.g. `"/myapp"` when the server is mounted
+   * below the site root. Trailing slashes are ignored. Default `""`.
+   */
+  baseUrl?: string;
+  /** The fetch to use instead of `globalThis.fetch` (looked up on each call). */
+  fetch?: typeof fetch;
+}
+
+/** An SDK instance bound to one server. */
+export interface App {
+  /** The normalized base URL, without a trailing slash. */
+  readonly baseUrl: string;
+  /**
+   * Returns the element with this dotted full name. Names under
+   * `auths.loginTypes.` give a {@link LoginTypeElement}.
+   *
+   * @throws {TypeError} unless the name is dot-separated segments of letters,
+   *   digits, `_` and `-`.
+   */
+  getElement<N extends string>(fullName: N): N extends `auths.loginTypes.${string}` ? LoginTypeElement : Element;
+  /**
+   * The logged-in user, or null when not logged in (HTTP 401). Sends cookies
+   * for the same origin only.
+   *
+   * @throws {JitError} on a network error or any other failed response.
+   */
+  session(): Promise<SessionUser | null>;
+  /**
+   * Ends the session (`POST /auths/logout`). Resolves also when there was no
+   * session (HTTP 401).
+   *
+   * @throws {JitError} on a network error or any other failed response.
+   */
+  logout(): Promise<void>;
+  /**
+   * Lists the app's elements (`GET /api/elements`).
+   *
+   * @throws {JitError} on a network error, a failed response or a body that
+   *   is not a JSON array.
+   */
+  elements(): Promise<ElementInfo[]>;
+}
+
+/** Creates an SDK instance; {@link app} is `createApp()`. */
+export declare function createApp(options?: AppOptions): App;
+
+/** The SDK bound to the server that served this module. */
+export declare const app: App;

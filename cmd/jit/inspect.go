@@ -1,0 +1,175 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"sort"
+	"strings"
+
+	"github.com/jitwx/jit"
+	"github.com/jitwx/jit/elements"
+	"github.com/jitwx/jit/runtime"
+)
+
+func openForInspection(ctx context.Context, dir string) (*jit.App, error) {
+	return jit.Open(ctx, dir, jit.WithoutReload(), jit.WithoutDatabase())
+}
+
+func validate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("validate", "validate [--app DIR] [--public-url URL]", stderr)
+	dir := fs.String("app", ".", "app folder")
+	public := fs.String("public-url", "", "the URL the app will be served at, checked against what WeChat accepts")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	app, err := openForInspection(ctx, *dir)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	probs := app.Problems()
+	if *public != "" {
+		probs = append(probs, publicURLProblems(*public)...)
+	}
+	var errs, warns int
+	for _, p := range probs {
+		switch p.Severity {
+		case elements.SeverityError:
+			errs++
+			fmt.Fprintln(stdout, p.Error())
+		case elements.SeverityWarning:
+			warns++
+			fmt.Fprintln(stdout, "warning: "+p.Error())
+		default:
+			fmt.Fprintln(stdout, "note: "+p.Error())
+		}
+	}
+	fmt.Fprintf(stderr, "%d elements, %d errors, %d warnings\n", app.Snapshot().Len(), errs, warns)
+	if errs > 0 {
+		return exitError(1)
+	}
+	return nil
+}
+
+// publicURLProblems warns about what WeChat rejects in production: its
+// redirect_uri domain must be a registered domain on port 80/443 (10003),
+// not an IP, never with a #fragment, and pages should be https.
+func publicURLProblems(raw string) elements.Problems {
+	const field = "--public-url"
+	u, err := url.Parse(raw)
+	if err != nil || u.Host == "" {
+		return elements.Problems{elements.Errorf(field, "", "%q is not an absolute URL", raw)}
+	}
+	var out elements.Problems
+	if u.Scheme != "https" {
+		out = append(out, elements.Warnf(field, "", "%s is not https; WeChat pages should be served over https", raw))
+	}
+	if u.Port() != "" && u.Port() != "80" && u.Port() != "443" {
+		out = append(out, elements.Warnf(field, "", "port %s: WeChat only redirects to ports 80 and 443 (errcode 10003)", u.Port()))
+	}
+	if net.ParseIP(u.Hostname()) != nil {
+		out = append(out, elements.Warnf(field, "", "%s is an IP address: WeChat needs the registered 网页授权域名 (errcode 10003)", u.Hostname()))
+	}
+	if strings.Contains(raw, "#") {
+		out = append(out, elements.Warnf(field, "", "contains #: WeChat appends ?code=...&state=... before the fragment, which breaks hash routes"))
+	}
+	return out
+}
+
+func listElements(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlags("elements", "elements [--app DIR]", stderr)
+	dir := fs.String("app", ".", "app folder")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	app, err := openForInspection(ctx, *dir)
+	if err != nil {
+		return err
+	}
+	defer app.Close()
+	printTree(stdout, app.Snapshot().Entries())
+	return nil
+}
+
+// printTree prints Metas with the Types and instances typed by them, each
+// with its kind and the layer it came from; elements whose type is not
+// loaded (inert JitAi types) are listed under their declared type.
+func printTree(w io.Writer, entries []*runtime.Entry) {
+	byName := map[string]*runtime.Entry{}
+	kids := map[string][]*runtime.Entry{}
+	for _, e := range entries {
+		byName[e.FullName] = e
+	}
+	var roots []*runtime.Entry
+	missing := map[string]bool{}
+	for _, e := range entries {
+		parent := e.Parent
+		if parent == "" {
+			parent = e.Type
+		}
+		switch {
+		case parent == "":
+			roots = append(roots, e)
+		case byName[parent] != nil:
+			kids[parent] = append(kids[parent], e)
+		default:
+			missing[parent] = true
+			kids[parent] = append(kids[parent], e)
+		}
+	}
+	var walk func(e *runtime.Entry, prefix string, last bool, top bool)
+	walk = func(e *runtime.Entry, prefix string, last, top bool) {
+		branch, next := "├─ ", "│  "
+		if last {
+			branch, next = "└─ ", "   "
+		}
+		if top {
+			branch, next = "", ""
+		}
+		fmt.Fprintf(w, "%s%s%s  [%s]\n", prefix, branch, e.FullName, describe(e))
+		ks := kids[e.FullName]
+		for i, k := range ks {
+			walk(k, prefix+next, i == len(ks)-1, false)
+		}
+	}
+	for _, r := range roots {
+		walk(r, "", true, true)
+	}
+	var unknown []string
+	for t := range missing {
+		unknown = append(unknown, t)
+	}
+	sort.Strings(unknown)
+	for _, t := range unknown {
+		fmt.Fprintf(w, "%s  [not loaded: no implementation in this runtime]\n", t)
+		ks := kids[t]
+		for i, k := range ks {
+			walk(k, "", i == len(ks)-1, false)
+		}
+	}
+}
+
+func describe(e *runtime.Entry) string {
+	parts := []string{e.Kind.String()}
+	if e.Parent != "" {
+		parts[0] = "sub-element"
+	}
+	parts = append(parts, "layer "+e.Layer)
+	if len(e.Rewrites) > 0 {
+		parts = append(parts, "rewrites "+strings.Join(e.Rewrites, ", "))
+	}
+	if e.Kind == elements.KindInert {
+		parts = append(parts, "type "+e.Type)
+	}
+	if e.Impl != "" && e.Impl != e.FullName && e.Impl != e.Type && e.Parent == "" {
+		parts = append(parts, "Go behaviour from "+e.Impl)
+	}
+	s := strings.Join(parts, ", ")
+	if e.Title != "" {
+		s += "  " + e.Title
+	}
+	return s
+}

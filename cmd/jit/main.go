@@ -1,0 +1,103 @@
+// Command jit validates, lists, scaffolds and serves element apps.
+//
+//	jit serve                      the bundled demo app, with the WeChat simulator
+//	jit serve --app myapp          your app, with hot reload
+//	jit validate --app myapp       one line per problem; exit 1 on errors
+//	jit elements --app myapp       the Meta → Type → instance tree
+//	jit new wechat-login MyLogin   scaffold a WeChat login instance
+package main
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+//go:embed all:demoapp
+var demoFS embed.FS
+
+const usage = `jit: element apps with WeChat Official Account login
+
+Usage:
+  jit serve    [--app DIR] [--addr HOST:PORT] [--db DSN] [--public-url URL] [--dev] [--no-reload] [--log-format text|json]
+  jit validate [--app DIR] [--public-url URL]
+  jit elements [--app DIR]
+  jit new wechat-login NAME [--app DIR] [--appid wx...]
+
+With no --app, serve runs the bundled demo app in dev mode.
+Run "jit COMMAND --help" for a command's flags.
+`
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+// run is main without the process: it returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return 2
+	}
+	var err error
+	switch args[0] {
+	case "serve":
+		err = serve(ctx, args[1:], stdout, stderr)
+	case "validate":
+		err = validate(ctx, args[1:], stdout, stderr)
+	case "elements":
+		err = listElements(ctx, args[1:], stdout, stderr)
+	case "new":
+		err = scaffold(args[1:], stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return 0
+	default:
+		fmt.Fprintf(stderr, "jit: unknown command %q\n\n%s", args[0], usage)
+		return 2
+	}
+	var exit exitError
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case errors.As(err, &exit):
+		return int(exit)
+	}
+	fmt.Fprintf(stderr, "jit %s: %v\n", args[0], err)
+	return 1
+}
+
+// exitError ends a command with a code after it has printed its own output.
+type exitError int
+
+func (e exitError) Error() string { return fmt.Sprintf("exit %d", int(e)) }
+
+func newFlags(name, synopsis string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintf(stderr, "Usage: jit %s\n\nFlags:\n", synopsis)
+		fs.PrintDefaults()
+	}
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}

@@ -1,0 +1,52 @@
+package jit
+
+import (
+	"strings"
+
+	"github.com/jitwx/jit/auths"
+	"github.com/jitwx/jit/auths/wechatsim"
+	"github.com/jitwx/jit/runtime"
+)
+
+// DevSecret is the AppSecret dev mode gives {{WECHAT_APP_SECRET}} when the
+// environment has none, so the demo runs with no setup.
+const DevSecret = "jitDevSimulatorSecret0000000000"
+
+// startSimulator creates the dev-mode WeChat simulator and returns the
+// runtime options that point login elements at it.
+func (a *App) startSimulator() []runtime.Option {
+	sim := wechatsim.New(wechatsim.WithBasePath("/_wechat"), wechatsim.WithLogger(a.opts.logger))
+	a.sim = sim
+	lookup := a.opts.lookupEnv
+	a.opts.lookupEnv = func(name string) (string, bool) {
+		if v, ok := lookup(name); ok {
+			return v, ok
+		}
+		if name == "WECHAT_APP_SECRET" {
+			return DevSecret, true
+		}
+		return "", false
+	}
+	self := strings.TrimRight(a.opts.devSelfURL, "/")
+	return []runtime.Option{runtime.WithPatch(runtime.Patch{Type: auths.WechatPublicType, Values: map[string]any{
+		// The browser follows a relative authorize URL to this same server;
+		// the server calls the API through its own listening address.
+		"authorizeUrl": "/_wechat/connect/oauth2/authorize",
+		"apiBaseUrls":  []any{self + "/_wechat"},
+	}})}
+}
+
+// syncSimulator tells the simulator every login element's AppID and secret,
+// after the first load and after each reload.
+func (a *App) syncSimulator() {
+	sim, ok := a.sim.(*wechatsim.Server)
+	if !ok {
+		return
+	}
+	for _, e := range a.rt.Snapshot().Entries() {
+		if w, ok := e.Object.(*auths.WechatLogin); ok {
+			cfg := w.Service().Config()
+			sim.AddApp(cfg.AppID, cfg.AppSecret)
+		}
+	}
+}

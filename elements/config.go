@@ -1,0 +1,156 @@
+package elements
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strings"
+
+	"github.com/tidwall/gjson"
+)
+
+// Config is an instance's merged, expanded and validated business config.
+// It is immutable once built.
+type Config struct {
+	raw []byte
+}
+
+// NewConfig wraps a JSON object.
+func NewConfig(raw []byte) Config { return Config{raw: raw} }
+
+// Get reads a value by gjson path.
+func (c Config) Get(path string) gjson.Result { return gjson.GetBytes(c.raw, path) }
+
+// JSON returns the merged config. It may hold secrets: never print it.
+func (c Config) JSON() []byte { return c.raw }
+
+// Decode unmarshals the config into v (a Type's element struct).
+func (c Config) Decode(v any) error {
+	if len(c.raw) == 0 {
+		return nil
+	}
+	return json.Unmarshal(c.raw, v)
+}
+
+// Layer is one config source in a merge, lowest precedence first.
+type Layer struct {
+	File string // display path, for error messages
+	JSON []byte // a JSON object; nil means the layer has no config
+}
+
+// Merge deep-merges JSON objects, later layers over earlier ones (instance
+// over Type over parent Type). Objects merge key by key; any other value,
+// arrays included, replaces what was below it, so an instance can shorten a
+// list of defaults.
+func Merge(layers ...Layer) (map[string]any, error) {
+	out := map[string]any{}
+	for _, l := range layers {
+		if len(l.JSON) == 0 {
+			continue
+		}
+		v, ok := gjson.ParseBytes(l.JSON).Value().(map[string]any)
+		if !ok {
+			return nil, Errorf(l.File, "", "must be a JSON object")
+		}
+		if p := checkFinite(v, "", l.File); p != nil {
+			return nil, p
+		}
+		mergeInto(out, v)
+	}
+	return out, nil
+}
+
+// checkFinite rejects numbers too large for a float64 (1e400), which would
+// otherwise become ±Inf and make the merged config unencodable.
+func checkFinite(v any, field, file string) *Problem {
+	switch x := v.(type) {
+	case float64:
+		if math.IsInf(x, 0) {
+			return Errorf(file, field, "number out of range")
+		}
+	case map[string]any:
+		for _, k := range sortedKeys(x) {
+			if p := checkFinite(x[k], joinField(field, k), file); p != nil {
+				return p
+			}
+		}
+	case []any:
+		for i, e := range x {
+			if p := checkFinite(e, fmt.Sprintf("%s[%d]", field, i), file); p != nil {
+				return p
+			}
+		}
+	}
+	return nil
+}
+
+func mergeInto(dst, src map[string]any) {
+	for k, v := range src {
+		if sv, ok := v.(map[string]any); ok {
+			if dv, ok := dst[k].(map[string]any); ok {
+				mergeInto(dv, sv)
+				continue
+			}
+			cp := map[string]any{}
+			mergeInto(cp, sv)
+			dst[k] = cp
+			continue
+		}
+		dst[k] = v
+	}
+}
+
+var envRef = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}`)
+
+// ExpandEnv replaces {{VAR}} in every string value, so secrets stay out of
+// files. A missing variable is an error naming the field and the variable;
+// the value itself is never echoed.
+func ExpandEnv(cfg map[string]any, lookup func(string) (string, bool), file string) Problems {
+	var probs Problems
+	var walk func(v any, field string) any
+	walk = func(v any, field string) any {
+		switch x := v.(type) {
+		case string:
+			if !strings.Contains(x, "{{") {
+				return x
+			}
+			return envRef.ReplaceAllStringFunc(x, func(m string) string {
+				name := envRef.FindStringSubmatch(m)[1]
+				val, ok := lookup(name)
+				if !ok {
+					probs = append(probs, Errorf(file, field, "environment variable %s is not set", name))
+				}
+				return val
+			})
+		case map[string]any:
+			for _, k := range sortedKeys(x) {
+				x[k] = walk(x[k], joinField(field, k))
+			}
+		case []any:
+			for i := range x {
+				x[i] = walk(x[i], fmt.Sprintf("%s[%d]", field, i))
+			}
+		}
+		return v
+	}
+	walk(cfg, "")
+	return probs
+}
+
+func joinField(parent, k string) string {
+	if parent == "" {
+		return k
+	}
+	return parent + "." + k
+}
+
+func sortedKeys(m map[string]any) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
+}

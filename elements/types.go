@@ -1,0 +1,174 @@
+package elements
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sort"
+	"sync"
+
+	"gorm.io/gorm"
+)
+
+// Kind is what an element is to the runtime.
+type Kind int
+
+const (
+	KindMeta     Kind = iota + 1 // no type; behaviour lives in Go
+	KindType                     // typed by a Meta or a Type; carries defaults
+	KindInstance                 // typed by a Type; carries config
+	KindInert                    // loaded and listed, but no implementation here
+)
+
+func (k Kind) String() string {
+	switch k {
+	case KindMeta:
+		return "meta"
+	case KindType:
+		return "type"
+	case KindInstance:
+		return "instance"
+	case KindInert:
+		return "inert"
+	}
+	return "unknown"
+}
+
+// MarshalText makes kinds readable in JSON.
+func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// TypeInfo registers the Go behaviour of a Type under its full name, the
+// way Caddy registers modules under dotted IDs.
+type TypeInfo struct {
+	ID     string // full name of the Type element, e.g. auths.loginTypes.WechatPublicType
+	Schema Schema
+	// New returns a fresh, zero element; the merged config is then decoded
+	// into it with encoding/json, so its struct tags name the config keys.
+	New func() any
+}
+
+// Provisioner is implemented by elements that set themselves up once their
+// config is decoded (open clients, derive values).
+type Provisioner interface {
+	Provision(ctx context.Context, inst *Instance) error
+}
+
+// Validator is implemented by elements that check their provisioned state.
+type Validator interface {
+	Validate() error
+}
+
+// CleanerUpper is implemented by elements that hold resources. Cleanup runs
+// when provisioning fails and after a reload has swapped the element out.
+type CleanerUpper interface {
+	Cleanup() error
+}
+
+// Parent is implemented by elements that own sub-elements. The keys are
+// names relative to the element ("services.WechatPublicAuthSvc"); every
+// instance of the Type gets its own, bound to its own config.
+type Parent interface {
+	Children() map[string]any
+}
+
+// Host carries what the runtime shares with every element it builds.
+type Host struct {
+	DB         *gorm.DB     // the App's database, opened once per App
+	HTTPClient *http.Client // for calls to upstream services
+	Logger     *slog.Logger
+}
+
+// Instance is what a Type's element learns about the instance it serves.
+type Instance struct {
+	Def       *Definition
+	TypeChain []string // the instance's type first, up to the Meta
+	Impl      string   // the registered Type providing the behaviour
+	Config    Config
+	Host      Host
+}
+
+// FullName is the instance's full name.
+func (i *Instance) FullName() string { return i.Def.FullName }
+
+// Registry holds registered Types. Programs use the process-wide Default
+// through RegisterType; tests that need isolation make their own.
+type Registry struct {
+	mu    sync.RWMutex
+	types map[string]TypeInfo
+}
+
+// NewRegistry returns an empty registry.
+func NewRegistry() *Registry { return &Registry{types: map[string]TypeInfo{}} }
+
+// Default is the registry that init() functions register into, as
+// database/sql drivers do.
+var Default = NewRegistry()
+
+// RegisterType adds a Type to the Default registry. It panics on an empty or
+// duplicate ID or a nil constructor: those are programming errors.
+func RegisterType(info TypeInfo) { Default.Register(info) }
+
+// Register adds a Type; see RegisterType.
+func (r *Registry) Register(info TypeInfo) {
+	if info.ID == "" {
+		panic("elements: RegisterType with an empty ID")
+	}
+	if info.New == nil {
+		panic(fmt.Sprintf("elements: RegisterType %s: New is nil", info.ID))
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.types[info.ID]; dup {
+		panic(fmt.Sprintf("elements: RegisterType called twice for %s", info.ID))
+	}
+	r.types[info.ID] = info
+}
+
+// Lookup returns a registered Type.
+func (r *Registry) Lookup(id string) (TypeInfo, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	info, ok := r.types[id]
+	return info, ok
+}
+
+// IDs lists the registered Types, sorted.
+func (r *Registry) IDs() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	ids := make([]string, 0, len(r.types))
+	for id := range r.types {
+		ids = append(ids, id)
+	}
+	sort.Strings(ids)
+	return ids
+}
+
+// Build runs an element's lifecycle: New, decode config, Provision,
+// Validate. On failure whatever was provisioned is cleaned up.
+func Build(ctx context.Context, info TypeInfo, inst *Instance) (any, error) {
+	obj := info.New()
+	if err := inst.Config.Decode(obj); err != nil {
+		return nil, fmt.Errorf("decoding config for %s: %w", info.ID, err)
+	}
+	if p, ok := obj.(Provisioner); ok {
+		if err := p.Provision(ctx, inst); err != nil {
+			cleanup(obj)
+			return nil, err
+		}
+	}
+	if v, ok := obj.(Validator); ok {
+		if err := v.Validate(); err != nil {
+			cleanup(obj)
+			return nil, err
+		}
+	}
+	return obj, nil
+}
+
+func cleanup(obj any) {
+	if c, ok := obj.(CleanerUpper); ok {
+		_ = c.Cleanup()
+	}
+}

@@ -1,0 +1,137 @@
+package jit
+
+import (
+	"errors"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/labstack/echo/v4"
+
+	"github.com/jitwx/jit/auths"
+	"github.com/jitwx/jit/auths/web"
+	"github.com/jitwx/jit/elements"
+)
+
+// ElementInfo is one row of GET /api/elements. It carries no config, so no
+// secret can leak through it.
+type ElementInfo struct {
+	FullName string        `json:"fullName"`
+	Title    string        `json:"title"`
+	Type     string        `json:"type,omitempty"`
+	Kind     elements.Kind `json:"kind"`
+	Layer    string        `json:"layer"`
+	Parent   string        `json:"parent,omitempty"`
+}
+
+// Elements lists the registry for tools and the browser SDK.
+func (a *App) Elements() []ElementInfo {
+	entries := a.rt.Snapshot().Entries()
+	out := make([]ElementInfo, len(entries))
+	for i, e := range entries {
+		out[i] = ElementInfo{FullName: e.FullName, Title: e.Title, Type: e.Type, Kind: e.Kind, Layer: e.Layer, Parent: e.Parent}
+	}
+	return out
+}
+
+func (a *App) buildHandler() (http.Handler, error) {
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.HTTPErrorHandler = jsonErrors(a.opts.logger)
+
+	var serverOpts []auths.ServerOption
+	serverOpts = append(serverOpts, auths.WithServerLogger(a.opts.logger))
+	if a.opts.publicURL != "" {
+		u, err := url.Parse(a.opts.publicURL)
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
+			return nil, errors.New("public URL must be an absolute http(s) URL such as https://h5.example.com")
+		}
+		serverOpts = append(serverOpts, auths.WithPublicURL(&url.URL{Scheme: u.Scheme, Host: u.Host}))
+	}
+	auths.NewServer(a.db, a.Lookup, serverOpts...).Register(e)
+
+	e.GET("/api/elements", func(c echo.Context) error { return c.JSON(http.StatusOK, a.Elements()) })
+	sdk := http.FileServerFS(web.Assets())
+	e.GET("/jit/:file", func(c echo.Context) error {
+		switch c.Param("file") {
+		case "sdk.js", "sdk.d.ts":
+			c.Request().URL.Path = "/" + c.Param("file")
+			c.Response().Header().Set("Cache-Control", "no-cache")
+			sdk.ServeHTTP(c.Response(), c.Request())
+			return nil
+		case "qrcode.png":
+			return a.qrcode(c)
+		}
+		return echo.ErrNotFound
+	})
+	if a.sim != nil {
+		e.Any("/_wechat/*", echo.WrapHandler(a.sim))
+	}
+	if pub := a.publicFS(); pub != nil {
+		e.GET("/*", echo.WrapHandler(http.FileServerFS(pub)))
+	}
+	return e, nil
+}
+
+// qrcode draws a QR code of a path on this site, so a desktop visitor can
+// open the login in WeChat. Only own paths: the server must not become a
+// QR code service for arbitrary links.
+func (a *App) qrcode(c echo.Context) error {
+	p := c.QueryParam("path")
+	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n") {
+		return &auths.Error{Status: http.StatusBadRequest, Code: "invalid_path", Message: "path must be a path on this site starting with /"}
+	}
+	base := a.opts.publicURL
+	if base == "" {
+		base = c.Scheme() + "://" + c.Request().Host
+	}
+	png, err := web.QRCodePNG(strings.TrimRight(base, "/")+p, 320)
+	if err != nil {
+		return &auths.Error{Status: http.StatusBadRequest, Code: "invalid_path", Message: err.Error()}
+	}
+	c.Response().Header().Set("Cache-Control", "public, max-age=300")
+	return c.Blob(http.StatusOK, "image/png", png)
+}
+
+// publicFS is the public/ folder of the first layer that has one: a child
+// app's pages replace its parent's.
+func (a *App) publicFS() fs.FS {
+	for _, l := range a.rt.Layers() {
+		if fi, err := fs.Stat(l.FS, "public"); err == nil && fi.IsDir() {
+			sub, err := fs.Sub(l.FS, "public")
+			if err == nil {
+				return sub
+			}
+		}
+	}
+	return nil
+}
+
+// jsonErrors renders every error as {"code","message"}. Anything that is
+// not a known client or upstream error becomes a 500 with a generic
+// message; its details go to the log only.
+func jsonErrors(logger *slog.Logger) echo.HTTPErrorHandler {
+	return func(err error, c echo.Context) {
+		if c.Response().Committed {
+			return
+		}
+		var ae *auths.Error
+		var he *echo.HTTPError
+		body := &auths.Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+		switch {
+		case errors.As(err, &ae):
+			body = ae
+		case errors.As(err, &he):
+			body = &auths.Error{Status: he.Code, Code: strings.ToLower(strings.ReplaceAll(http.StatusText(he.Code), " ", "_")), Message: http.StatusText(he.Code)}
+		default:
+			logger.ErrorContext(c.Request().Context(), "request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "error", err)
+		}
+		if c.Request().Method == http.MethodHead {
+			_ = c.NoContent(body.Status)
+			return
+		}
+		_ = c.JSON(body.Status, body)
+	}
+}

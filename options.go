@@ -1,0 +1,88 @@
+package jit
+
+import (
+	"log/slog"
+	"net/http"
+	"os"
+	"time"
+
+	"github.com/jitwx/jit/runtime"
+)
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	reload      bool
+	dsn         string
+	logger      *slog.Logger
+	httpClient  *http.Client
+	lookupEnv   func(string) (string, bool)
+	publicURL   string
+	dev         bool
+	noDB        bool
+	reloadHook  func(error)
+	devSelfURL  string
+	runtimeOpts []runtime.Option
+	watchOpts   []runtime.WatchOption
+}
+
+func defaultOptions() options {
+	return options{
+		reload:     true,
+		logger:     slog.Default(),
+		httpClient: &http.Client{Timeout: 10 * time.Second},
+		lookupEnv:  os.LookupEnv,
+	}
+}
+
+// WithoutReload turns off watching the app folder for changes.
+func WithoutReload() Option { return func(o *options) { o.reload = false } }
+
+// WithDebounce sets how long a burst of file events may last before the
+// reload runs (default 100ms).
+func WithDebounce(d time.Duration) Option {
+	return func(o *options) { o.watchOpts = append(o.watchOpts, runtime.WithDebounce(d, 20*d)) }
+}
+
+// WithReloadHook is called after every reload triggered by a file change.
+func WithReloadHook(f func(error)) Option { return func(o *options) { o.reloadHook = f } }
+
+// WithDatabase selects the database: a postgres:// URL uses PostgreSQL,
+// anything else is a SQLite file path. By default a SQLite file in the
+// user's cache folder is used.
+func WithDatabase(dsn string) Option { return func(o *options) { o.dsn = dsn } }
+
+// WithLogger sets the logger (default slog.Default()).
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// WithHTTPClient sets the client used for calls to WeChat.
+func WithHTTPClient(c *http.Client) Option { return func(o *options) { o.httpClient = c } }
+
+// WithLookupEnv sets how {{VAR}} config values are resolved (default os.LookupEnv).
+func WithLookupEnv(f func(string) (string, bool)) Option {
+	return func(o *options) { o.lookupEnv = f }
+}
+
+// WithPublicURL sets the URL the app is reached at (scheme and host, e.g.
+// https://h5.example.com), used to build WeChat's redirect_uri. Without it
+// the request's own host is used.
+func WithPublicURL(u string) Option { return func(o *options) { o.publicURL = u } }
+
+// WithRuntimeOptions passes options to the element runtime.
+func WithRuntimeOptions(opts ...runtime.Option) Option {
+	return func(o *options) { o.runtimeOpts = append(o.runtimeOpts, opts...) }
+}
+
+// WithoutDatabase opens the app with no database, for tools that only
+// inspect elements (jit validate, jit elements). Login routes then fail.
+func WithoutDatabase() Option { return func(o *options) { o.noDB = true } }
+
+// WithDevSimulator mounts the WeChat simulator at /_wechat and points every
+// WeChat login element at it, so the whole login runs in any browser with
+// no WeChat account. selfURL is how this server reaches itself, e.g.
+// http://127.0.0.1:8080. Never use it in production: anyone can log in as
+// anyone.
+func WithDevSimulator(selfURL string) Option {
+	return func(o *options) { o.dev, o.devSelfURL = true, selfURL }
+}

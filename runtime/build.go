@@ -1,0 +1,132 @@
+package runtime
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"maps"
+
+	"github.com/jitwx/jit/elements"
+)
+
+// build runs the validate and build stages for one resolved name. It
+// returns nil and the problems when the element cannot be used.
+func (rt *Runtime) build(ctx context.Context, name string) (*Entry, elements.Problems) {
+	d, li := rt.effective(name)
+	r := rt.resolve(name, nil)
+	e := &Entry{
+		FullName: name, Title: d.Title, Type: d.Type, Kind: r.kind,
+		Layer: rt.layers[li].Name, Def: d, TypeChain: r.chain, Impl: r.impl, Object: d,
+	}
+	for _, ls := range rt.layers[li+1:] {
+		if n := ls.byName[name]; n != nil && n.def != nil {
+			e.Rewrites = append(e.Rewrites, ls.Name)
+		}
+	}
+	if r.err != nil {
+		p := *r.err
+		p.Element = name
+		return nil, elements.Problems{&p}
+	}
+	switch r.kind {
+	case elements.KindType:
+		return e, rt.checkTypeDefaults(d, r)
+	case elements.KindInstance:
+		return rt.buildInstance(ctx, e, r)
+	}
+	return e, nil
+}
+
+// checkTypeDefaults checks what a Type's own defaults say, without
+// requiring fields that instances are expected to fill in.
+func (rt *Runtime) checkTypeDefaults(d *elements.Definition, r *resolution) elements.Problems {
+	info, ok := rt.opts.registry.Lookup(r.impl)
+	if !ok || d.Config == nil {
+		return nil
+	}
+	cfg, err := elements.Merge(elements.Layer{File: d.File(""), JSON: d.Config})
+	if err != nil {
+		return problemsOf(err, d)
+	}
+	optional := elements.Schema{Fields: make([]elements.Field, len(info.Schema.Fields))}
+	for i, f := range info.Schema.Fields {
+		f.Required = false
+		optional.Fields[i] = f
+	}
+	return tag(optional.Validate(cfg, configFile(d)), d.FullName)
+}
+
+func (rt *Runtime) buildInstance(ctx context.Context, e *Entry, r *resolution) (*Entry, elements.Problems) {
+	d := e.Def
+	file := configFile(d)
+	info, _ := rt.opts.registry.Lookup(r.impl)
+
+	// Defaults from the farthest Type down to the instance's own config.
+	var layers []elements.Layer
+	for i := len(r.chain) - 1; i >= 0; i-- {
+		if td, _ := rt.effective(r.chain[i]); td != nil && td.Config != nil {
+			layers = append(layers, elements.Layer{File: configFile(td), JSON: td.Config})
+		}
+	}
+	layers = append(layers, elements.Layer{File: file, JSON: d.Config})
+	cfg, err := elements.Merge(layers...)
+	if err != nil {
+		return nil, problemsOf(err, d)
+	}
+	probs := elements.ExpandEnv(cfg, rt.opts.lookupEnv, file)
+	for _, p := range rt.opts.patches {
+		if p.Type == r.impl || contains(r.chain, p.Type) {
+			maps.Copy(cfg, p.Values)
+		}
+	}
+	probs = append(probs, info.Schema.Validate(cfg, file)...)
+	probs = tag(probs, d.FullName)
+	if probs.HasErrors() {
+		return nil, probs
+	}
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		return nil, append(probs, tag(problemsOf(err, d), d.FullName)...)
+	}
+	inst := &elements.Instance{Def: d, TypeChain: r.chain, Impl: r.impl, Config: elements.NewConfig(raw), Host: rt.opts.host}
+	obj, err := elements.Build(ctx, info, inst)
+	if err != nil {
+		return nil, append(probs, tag(problemsOf(err, d), d.FullName)...)
+	}
+	e.Object = obj
+	return e, probs
+}
+
+// configFile is the file a user edits to change an element's config.
+func configFile(d *elements.Definition) string {
+	if d.ConfigFile != "" {
+		return elements.DisplayPath(d.Layer, d.ConfigFile)
+	}
+	return d.File(d.Name() + ".json")
+}
+
+// problemsOf turns a build error into problems, keeping field paths that
+// an element reported itself.
+func problemsOf(err error, d *elements.Definition) elements.Problems {
+	var p *elements.Problem
+	if errors.As(err, &p) {
+		return elements.Problems{p}
+	}
+	return elements.Problems{elements.Errorf(configFile(d), "", "%v", err)}
+}
+
+func tag(ps elements.Problems, name string) elements.Problems {
+	for _, p := range ps {
+		p.Element = name
+	}
+	return ps
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}

@@ -1,0 +1,239 @@
+package runtime
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io/fs"
+	"path"
+	"sort"
+
+	"github.com/jitwx/jit/elements"
+)
+
+// ErrClosed is returned by Reload after Close.
+var ErrClosed = errors.New("runtime closed")
+
+// Change names something that changed in one layer: a file or a folder,
+// as a slash-separated path relative to the layer's root.
+type Change struct {
+	Layer int
+	Path  string
+}
+
+// Reload re-reads only the element folders that the changes touch, then
+// rebuilds those elements and everything typed by them, and publishes the
+// result as one new snapshot. An element whose new files are broken keeps
+// its last good version; the problems say why.
+func (rt *Runtime) Reload(ctx context.Context, changes []Change) error {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed {
+		return ErrClosed
+	}
+	dirty := map[string]bool{}
+	for _, c := range changes {
+		if c.Layer < 0 || c.Layer >= len(rt.layers) {
+			continue
+		}
+		rt.rescan(rt.layers[c.Layer], path.Clean(c.Path), dirty)
+	}
+	return rt.apply(ctx, dirty)
+}
+
+// rescan re-reads the element folder that contains p (or, when p is not
+// inside an element, every element folder under p) and marks the names
+// whose definition changed.
+func (rt *Runtime) rescan(ls *layerState, p string, dirty map[string]bool) {
+	if p == "." || p == "/" {
+		p = ""
+	}
+	root := rt.enclosingElement(ls, p)
+	oldNames := map[string]*elements.Definition{}
+	if n := ls.lookupNode(root); n != nil {
+		collect(n, root, oldNames)
+		ls.detach(root) // put re-attaches what still exists
+	}
+	for name := range oldNames {
+		delete(ls.byName, name)
+		delete(ls.broken, name)
+	}
+	seen := map[string]bool{}
+	for _, s := range scanTree(ls.FS, ls.Name, root, nil) {
+		name := elements.FullNameOf(s.dir)
+		seen[name] = true
+		old := oldNames[name]
+		if s.def == nil {
+			s.def = old // broken now: the last good definition stays
+		} else if old != nil && sameDefinition(old, s.def) {
+			s.def = old
+		}
+		ls.put(s)
+		if s.def != old {
+			dirty[name] = true
+		}
+		rt.probsChanged = true
+	}
+	for name := range oldNames {
+		if !seen[name] {
+			dirty[name] = true
+		}
+	}
+}
+
+// enclosingElement returns the nearest element folder at or above p, so an
+// edited config re-reads its element, or p itself when no element encloses
+// it (a new or removed folder between elements).
+func (rt *Runtime) enclosingElement(ls *layerState, p string) string {
+	for dir := p; dir != "" && dir != "."; dir = path.Dir(dir) {
+		if n := ls.lookupNode(dir); n != nil && (n.def != nil || n.probs != nil) {
+			return dir
+		}
+		if exists(ls, path.Join(dir, elements.ElementFile)) {
+			return dir
+		}
+	}
+	return p
+}
+
+func exists(ls *layerState, name string) bool {
+	fi, err := fs.Stat(ls.FS, name)
+	return err == nil && !fi.IsDir()
+}
+
+func collect(n *node, dir string, out map[string]*elements.Definition) {
+	if n.def != nil || n.probs != nil {
+		out[elements.FullNameOf(dir)] = n.def
+	}
+	for seg, k := range n.kids {
+		collect(k, path.Join(dir, seg), out)
+	}
+}
+
+func sameDefinition(a, b *elements.Definition) bool {
+	return a.ConfigFile == b.ConfigFile && bytes.Equal(a.EJSON, b.EJSON) && bytes.Equal(a.Config, b.Config)
+}
+
+// apply resolves and builds the dirty names and everything whose Type chain
+// runs through them, then publishes one snapshot.
+func (rt *Runtime) apply(ctx context.Context, dirty map[string]bool) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	rt.suggestMemo = map[string]string{}
+	// Update the dependents index before walking it, so a newly defined
+	// type picks up elements that were waiting for it.
+	for name := range dirty {
+		old := rt.declared[name]
+		d, _ := rt.effective(name)
+		var now string
+		if d != nil {
+			now = d.Type
+		}
+		if old != now || d == nil {
+			if set := rt.dependents[old]; set != nil {
+				delete(set, name)
+			}
+			delete(rt.declared, name)
+		}
+		if d != nil && now != "" {
+			rt.declared[name] = now
+			if rt.dependents[now] == nil {
+				rt.dependents[now] = map[string]struct{}{}
+			}
+			rt.dependents[now][name] = struct{}{}
+		}
+	}
+	affected := map[string]bool{}
+	var visit func(string)
+	visit = func(name string) {
+		if affected[name] {
+			return
+		}
+		affected[name] = true
+		for dep := range rt.dependents[name] {
+			visit(dep)
+		}
+	}
+	for name := range dirty {
+		visit(name)
+	}
+	for name := range affected {
+		delete(rt.res, name)
+	}
+
+	names := make([]string, 0, len(affected))
+	for name := range affected {
+		names = append(names, name)
+	}
+	sort.Strings(names)
+	updates := map[string]*Entry{}
+	var retired []any
+	for _, name := range names {
+		old := rt.entries[name]
+		d, _ := rt.effective(name)
+		if d == nil {
+			delete(rt.buildProbs, name)
+			if old != nil {
+				updates[name] = nil
+				retired = append(retired, rt.retire(name, old, updates)...)
+			}
+			continue
+		}
+		e, probs := rt.build(ctx, name)
+		if len(probs) > 0 {
+			rt.buildProbs[name] = probs
+		} else {
+			delete(rt.buildProbs, name)
+		}
+		rt.probsChanged = true
+		if e == nil {
+			if old != nil {
+				rt.opts.logger.Error("element is broken; keeping its last good version", "element", name, "error", probs.Err())
+			} else {
+				rt.opts.logger.Error("element is broken; skipped", "element", name, "error", probs.Err())
+			}
+			continue
+		}
+		for _, p := range probs {
+			rt.opts.logger.Warn("element warning", "element", name, "problem", p.Error())
+		}
+		updates[name] = e
+		if old != nil {
+			retired = append(retired, rt.retire(name, old, updates)...)
+		}
+		if parent, ok := e.Object.(elements.Parent); ok && e.Kind == elements.KindInstance {
+			for rel, child := range parent.Children() {
+				cname := name + "." + rel
+				rt.children[name] = append(rt.children[name], cname)
+				updates[cname] = &Entry{
+					FullName: cname, Title: rel, Kind: elements.KindInstance, Layer: e.Layer,
+					Parent: name, Impl: e.Impl, Def: d, Object: child,
+				}
+			}
+		}
+	}
+	if len(updates) > 0 || rt.probsChanged || rt.cur.Load() == nil {
+		rt.publish(updates)
+		rt.probsChanged = false
+	}
+	// Old objects are cleaned up only once no new reader can reach them.
+	if err := cleanupAll(retired); err != nil {
+		rt.opts.logger.Warn("cleanup of a replaced element failed", "error", err)
+	}
+	return nil
+}
+
+// retire drops an entry's sub-elements and returns the object to clean up.
+func (rt *Runtime) retire(name string, old *Entry, updates map[string]*Entry) []any {
+	for _, c := range rt.children[name] {
+		if _, replaced := updates[c]; !replaced {
+			updates[c] = nil
+		}
+	}
+	delete(rt.children, name)
+	if old.Kind == elements.KindInstance && old.Parent == "" {
+		return []any{old.Object}
+	}
+	return nil
+}

@@ -1,0 +1,328 @@
+package runtime
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"maps"
+	"os"
+	"path"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+
+	"github.com/jitwx/jit/elements"
+)
+
+// Option configures a Runtime.
+type Option func(*options)
+
+type options struct {
+	registry  *elements.Registry
+	host      elements.Host
+	lookupEnv func(string) (string, bool)
+	patches   []Patch
+	logger    *slog.Logger
+}
+
+// Patch overrides config values of every instance whose Type chain includes
+// Type, after {{VAR}} expansion and before validation. Dev mode uses it to
+// point login elements at the WeChat simulator.
+type Patch struct {
+	Type   string
+	Values map[string]any
+}
+
+// WithRegistry selects the Go Type registry (default: elements.Default).
+func WithRegistry(r *elements.Registry) Option { return func(o *options) { o.registry = r } }
+
+// WithHost sets what built elements share (database, HTTP client, logger).
+func WithHost(h elements.Host) Option { return func(o *options) { o.host = h } }
+
+// WithLookupEnv sets how {{VAR}} is resolved (default: os.LookupEnv).
+func WithLookupEnv(f func(string) (string, bool)) Option {
+	return func(o *options) { o.lookupEnv = f }
+}
+
+// WithPatch adds a config override; see Patch.
+func WithPatch(p Patch) Option { return func(o *options) { o.patches = append(o.patches, p) } }
+
+// WithLogger sets the logger for reload outcomes.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// Runtime owns the layers, the resolved elements and the published
+// snapshot. Loads and reloads are serialised by mu; readers never take it.
+type Runtime struct {
+	opts   options
+	mu     sync.Mutex
+	layers []*layerState
+
+	res        map[string]*resolution         // resolved kind and chain per full name
+	entries    map[string]*Entry              // live entries, writer side
+	declared   map[string]string              // full name → declared type of its effective definition
+	dependents map[string]map[string]struct{} // declared type → names typed by it
+	children   map[string][]string            // instance → its sub-element names
+	buildProbs map[string]elements.Problems   // resolve/validate/build findings per name
+	baseProbs  elements.Problems              // findings not tied to one element (app.json)
+	// suggestMemo caches "did you mean" answers for one apply: a JitAi
+	// export may reference one unimplemented type from hundreds of elements.
+	suggestMemo map[string]string
+	// probsChanged asks for a new snapshot even when no entry changed, so
+	// a broken edit shows up in Problems while the old version stays live.
+	probsChanged bool
+
+	base    map[string]*Entry // shared with snapshots: never mutated after publish
+	overlay map[string]*Entry
+	cur     atomic.Pointer[Snapshot]
+	closed  bool
+}
+
+type layerState struct {
+	Layer
+	root   *node
+	byName map[string]*node // element folders only
+	broken map[string]elements.Problems
+}
+
+// node is one folder of a layer's tree. def is the last good definition
+// read from it; probs are the findings of the latest read, which may be
+// newer than def when the folder is broken now.
+type node struct {
+	def   *elements.Definition
+	probs elements.Problems
+	kids  map[string]*node
+}
+
+// New runs the first load of the given layers (lookup order: first wins).
+// Broken elements are reported in the snapshot's Problems and skipped;
+// New itself fails only when the context is done.
+func New(ctx context.Context, layers []Layer, baseProbs elements.Problems, opts ...Option) (*Runtime, error) {
+	o := options{registry: elements.Default, lookupEnv: os.LookupEnv, logger: slog.Default()}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	rt := &Runtime{
+		opts:       o,
+		res:        map[string]*resolution{},
+		entries:    map[string]*Entry{},
+		declared:   map[string]string{},
+		dependents: map[string]map[string]struct{}{},
+		children:   map[string][]string{},
+		buildProbs: map[string]elements.Problems{},
+		baseProbs:  baseProbs,
+	}
+	dirty := map[string]bool{}
+	for _, l := range layers {
+		ls := &layerState{Layer: l, root: &node{}, byName: map[string]*node{}, broken: map[string]elements.Problems{}}
+		rt.layers = append(rt.layers, ls)
+		for _, s := range scanTree(l.FS, l.Name, "", nil) {
+			ls.put(s)
+			dirty[elements.FullNameOf(s.dir)] = true
+		}
+	}
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if err := rt.apply(ctx, dirty); err != nil {
+		return nil, err
+	}
+	return rt, nil
+}
+
+// Snapshot returns the current immutable view. It never blocks.
+func (rt *Runtime) Snapshot() *Snapshot { return rt.cur.Load() }
+
+// Layers returns the layers in lookup order.
+func (rt *Runtime) Layers() []Layer {
+	out := make([]Layer, len(rt.layers))
+	for i, l := range rt.layers {
+		out[i] = l.Layer
+	}
+	return out
+}
+
+// Close cleans up every built element. The last snapshot stays readable.
+func (rt *Runtime) Close() error {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if rt.closed {
+		return nil
+	}
+	rt.closed = true
+	var objs []any
+	for _, e := range rt.entries {
+		if e.Parent == "" && e.Kind == elements.KindInstance {
+			objs = append(objs, e.Object)
+		}
+	}
+	return cleanupAll(objs)
+}
+
+func cleanupAll(objs []any) error {
+	var first error
+	for _, o := range objs {
+		if c, ok := o.(elements.CleanerUpper); ok {
+			if err := c.Cleanup(); err != nil && first == nil {
+				first = err
+			}
+		}
+	}
+	return first
+}
+
+// put stores one scanned folder in the tree. A broken read keeps the
+// folder's last good definition.
+func (ls *layerState) put(s scanned) *node {
+	n := ls.root
+	for _, seg := range strings.Split(s.dir, "/") {
+		if n.kids == nil {
+			n.kids = map[string]*node{}
+		}
+		k := n.kids[seg]
+		if k == nil {
+			k = &node{}
+			n.kids[seg] = k
+		}
+		n = k
+	}
+	name := elements.FullNameOf(s.dir)
+	if s.def != nil {
+		n.def = s.def
+	}
+	n.probs = s.probs
+	if len(s.probs) > 0 {
+		ls.broken[name] = s.probs
+	} else {
+		delete(ls.broken, name)
+	}
+	ls.byName[name] = n
+	return n
+}
+
+// detach removes the subtree at dir from the tree.
+func (ls *layerState) detach(dir string) {
+	if dir == "" {
+		ls.root = &node{}
+		return
+	}
+	parent := ls.root
+	if pd := path.Dir(dir); pd != "." {
+		parent = ls.lookupNode(pd)
+	}
+	if parent != nil {
+		delete(parent.kids, path.Base(dir))
+	}
+}
+
+// lookupNode finds the folder node of a layer-relative dir.
+func (ls *layerState) lookupNode(dir string) *node {
+	n := ls.root
+	if dir == "" {
+		return n
+	}
+	for _, seg := range strings.Split(dir, "/") {
+		n = n.kids[seg]
+		if n == nil {
+			return nil
+		}
+	}
+	return n
+}
+
+// effective returns the winning definition of a full name and its layer.
+func (rt *Runtime) effective(name string) (*elements.Definition, int) {
+	for i, ls := range rt.layers {
+		if n := ls.byName[name]; n != nil && n.def != nil {
+			return n.def, i
+		}
+	}
+	return nil, -1
+}
+
+// brokenSomewhere reports whether some layer has a folder for name that
+// cannot be read, so a reference to it is "broken", not "unknown".
+func (rt *Runtime) brokenSomewhere(name string) bool {
+	for _, ls := range rt.layers {
+		if n := ls.byName[name]; n != nil && n.probs.HasErrors() {
+			return true
+		}
+	}
+	return false
+}
+
+// publish applies entry updates (nil removes) and swaps in a new snapshot.
+func (rt *Runtime) publish(updates map[string]*Entry) {
+	for k, v := range updates {
+		if v == nil {
+			delete(rt.entries, k)
+		} else {
+			rt.entries[k] = v
+		}
+	}
+	var gen uint64
+	if cur := rt.cur.Load(); cur != nil {
+		gen = cur.gen + 1
+	}
+	// Fold the overlay into a fresh base once it is a sizeable fraction of
+	// the app: the copy is then paid for by the reloads that grew it.
+	if rt.base == nil || len(rt.overlay)+len(updates) > 64+len(rt.base)/16 {
+		rt.base = maps.Clone(rt.entries)
+		rt.overlay = nil
+	} else if len(updates) > 0 {
+		ov := make(map[string]*Entry, len(rt.overlay)+len(updates))
+		maps.Copy(ov, rt.overlay)
+		for k, v := range updates {
+			if _, inBase := rt.base[k]; v == nil && !inBase {
+				delete(ov, k)
+				continue
+			}
+			ov[k] = v
+		}
+		rt.overlay = ov
+	}
+	rt.cur.Store(&Snapshot{base: rt.base, overlay: rt.overlay, problems: rt.collectProblems(), gen: gen})
+}
+
+func (rt *Runtime) collectProblems() elements.Problems {
+	out := append(elements.Problems(nil), rt.baseProbs...)
+	for _, ls := range rt.layers {
+		for _, ps := range ls.broken {
+			out = append(out, ps...)
+		}
+	}
+	for _, ps := range rt.buildProbs {
+		out = append(out, ps...)
+	}
+	out = append(out, rt.inertNotices()...)
+	sort.SliceStable(out, func(i, j int) bool {
+		if out[i].File != out[j].File {
+			return out[i].File < out[j].File
+		}
+		return out[i].Field < out[j].Field
+	})
+	return out
+}
+
+// inertNotices reports each unimplemented type once, however many elements
+// use it: a JitAi export may hold hundreds of pages.
+func (rt *Runtime) inertNotices() elements.Problems {
+	byType := map[string][]string{}
+	for name, r := range rt.res {
+		if r.kind == elements.KindInert && r.err == nil {
+			if _, live := rt.entries[name]; live {
+				byType[r.inertType] = append(byType[r.inertType], name)
+			}
+		}
+	}
+	var out elements.Problems
+	for t, names := range byType {
+		sort.Strings(names)
+		file := ""
+		if d, _ := rt.effective(names[0]); d != nil {
+			file = d.File(elements.ElementFile)
+		}
+		msg := fmt.Sprintf("no implementation in this runtime for type %s; %d element(s) kept inert (e.g. %s)", t, len(names), names[0])
+		out = append(out, &elements.Problem{Severity: elements.SeverityNotice, Element: names[0], File: file, Field: "type", Msg: msg})
+	}
+	return out
+}
