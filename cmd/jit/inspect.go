@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/url"
 	"sort"
@@ -15,7 +16,9 @@ import (
 )
 
 func openForInspection(ctx context.Context, dir string) (*jit.App, error) {
-	return jit.Open(ctx, dir, jit.WithoutReload(), jit.WithoutDatabase())
+	// Problems are printed by the command; the load's own log would repeat them.
+	quiet := slog.New(slog.DiscardHandler)
+	return jit.Open(ctx, dir, jit.WithoutReload(), jit.WithoutDatabase(), jit.WithLogger(quiet))
 }
 
 func validate(ctx context.Context, args []string, stdout, stderr io.Writer) error {

@@ -1,0 +1,63 @@
+package auths
+
+import (
+	"net/url"
+	"strings"
+	"testing"
+)
+
+func TestAuthorizeURLOrderAndEscaping(t *testing.T) {
+	w := &WechatLogin{cfg: wechatConfig{
+		AppID: "wx0123456789abcdef", Scope: "snsapi_base", State: "m1",
+		AuthorizeURL: "https://open.weixin.qq.com/connect/oauth2/authorize",
+	}}
+	got := w.AuthorizeURL("https://h5.example.com/auths/loginTypes/X/callback?a=1&b=中", "ABC123")
+	want := "https://open.weixin.qq.com/connect/oauth2/authorize?appid=wx0123456789abcdef" +
+		"&redirect_uri=" + url.QueryEscape("https://h5.example.com/auths/loginTypes/X/callback?a=1&b=中") +
+		"&response_type=code&scope=snsapi_base&state=m1ABC123#wechat_redirect"
+	if got != want {
+		t.Fatalf("AuthorizeURL:\n got %s\nwant %s", got, want)
+	}
+	keys := []string{}
+	u, _ := url.Parse(got)
+	for _, kv := range strings.Split(u.RawQuery, "&") {
+		k, _, _ := strings.Cut(kv, "=")
+		keys = append(keys, k)
+	}
+	if strings.Join(keys, ",") != "appid,redirect_uri,response_type,scope,state" {
+		t.Fatalf("parameter order %v", keys)
+	}
+
+	w.cfg.AuthorizeURL = "https://proxy.example.com/authorize?tenant=1"
+	if got := w.AuthorizeURL("https://a/cb", "S"); !strings.HasPrefix(got, "https://proxy.example.com/authorize?tenant=1&appid=") {
+		t.Fatalf("existing query not kept: %s", got)
+	}
+}
+
+func TestSafeRedirect(t *testing.T) {
+	base := &url.URL{Scheme: "https", Host: "h5.example.com"}
+	ok := map[string]string{
+		"":                              "/",
+		"/after?x=1":                    "/after?x=1",
+		"https://h5.example.com/p#frag": "https://h5.example.com/p#frag",
+		"https://pay.example.com/done":  "https://pay.example.com/done",
+		"http://H5.EXAMPLE.COM/x?y=中文":  "http://H5.EXAMPLE.COM/x?y=中文",
+	}
+	for in, want := range ok {
+		got, err := safeRedirect(in, base, "h5.example.com", []string{"pay.example.com"})
+		if err != nil || got != want {
+			t.Errorf("safeRedirect(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+	bad := []string{
+		"https://evil.com", "//evil.com", "/\\evil.com", "\\\\evil.com", "http:evil.com",
+		"javascript:alert(1)", "https://user@h5.example.com/", "https://h5.example.com.evil.com/",
+		"/a\nb", "/\t/evil.com", "relative/path", "ftp://h5.example.com/", "data:text/html,x",
+		"https://evil.com\\@h5.example.com", strings.Repeat("/a", 2000),
+	}
+	for _, in := range bad {
+		if got, err := safeRedirect(in, base, "h5.example.com", []string{"pay.example.com"}); err == nil {
+			t.Errorf("safeRedirect(%q) = %q, want an error", in, got)
+		}
+	}
+}
