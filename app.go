@@ -58,6 +58,7 @@ type App struct {
 	opts    options
 	handler http.Handler
 	sim     http.Handler // the dev-mode WeChat simulator, nil otherwise
+	sealer  elements.Sealer
 }
 
 // Open opens the app folder dir, with hot reload unless WithoutReload is given.
@@ -78,7 +79,7 @@ func OpenFS(ctx context.Context, fsys fs.FS, appPath string, opts ...Option) (*A
 	return open(ctx, fsys, appPath, "", opts)
 }
 
-func open(ctx context.Context, fsys fs.FS, appPath, dir string, optList []Option) (a *App, err error) {
+func open(ctx context.Context, fsys fs.FS, appPath, dir string, optList []Option) (_ *App, err error) {
 	o := defaultOptions()
 	for _, opt := range optList {
 		opt(&o)
@@ -89,7 +90,7 @@ func open(ctx context.Context, fsys fs.FS, appPath, dir string, optList []Option
 	}
 	layers = append(layers, runtime.Layer{Name: "builtin", FS: auths.Builtin()})
 
-	a = &App{opts: o}
+	a := &App{opts: o}
 	// Undo what was opened if a later step fails, as Caddy does on a failed
 	// provision.
 	defer func() {
@@ -106,7 +107,7 @@ func open(ctx context.Context, fsys fs.FS, appPath, dir string, optList []Option
 		a.opts.runtimeOpts = append(a.opts.runtimeOpts, a.startSimulator()...)
 	}
 	rtOpts := []runtime.Option{
-		runtime.WithHost(elements.Host{DB: a.db, HTTPClient: o.httpClient, Logger: o.logger}),
+		runtime.WithHost(elements.Host{DB: a.db, HTTPClient: o.httpClient, Logger: o.logger, Sealer: a.sealer}),
 		runtime.WithLogger(o.logger),
 		runtime.WithLookupEnv(a.opts.lookupEnv),
 	}
@@ -152,6 +153,18 @@ func (a *App) openDatabase(ctx context.Context, appPath, dir string) error {
 	}
 	if err := models.Migrate(ctx, db, auths.Tables()...); err != nil {
 		return fmt.Errorf("opening database: %w", err)
+	}
+	// Replicas share tokens through the database, so they must share the
+	// key too: it comes from the environment, and a mismatch stops startup.
+	if key, ok := a.opts.lookupEnv("JIT_SECRET_KEY"); ok && key != "" {
+		c, err := models.NewTokenCipher(key)
+		if err != nil {
+			return fmt.Errorf("JIT_SECRET_KEY: %w", err)
+		}
+		if err := models.VerifyKey(ctx, db, c); err != nil {
+			return fmt.Errorf("JIT_SECRET_KEY: %w", err)
+		}
+		a.sealer = c
 	}
 	return nil
 }

@@ -115,6 +115,9 @@ func (w *WechatLogin) Provision(_ context.Context, inst *elements.Instance) erro
 	if inst.Host.HTTPClient != nil {
 		opts = append(opts, services.WithHTTPClient(inst.Host.HTTPClient))
 	}
+	if inst.Host.Sealer != nil {
+		opts = append(opts, services.WithTokenCipher(inst.Host.Sealer))
+	}
 	if inst.Host.Logger != nil {
 		opts = append(opts, services.WithLogger(inst.Host.Logger.With("element", w.fullName)))
 	}

@@ -77,6 +77,13 @@ type Host struct {
 	DB         *gorm.DB     // the App's database, opened once per App
 	HTTPClient *http.Client // for calls to upstream services
 	Logger     *slog.Logger
+	Sealer     Sealer // encrypts secrets at rest; nil when no key is configured
+}
+
+// Sealer encrypts values stored in the database, such as WeChat tokens.
+type Sealer interface {
+	Seal(plain string) (string, error)
+	Open(sealed string) (string, error)
 }
 
 // Instance is what a Type's element learns about the instance it serves.

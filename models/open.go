@@ -36,6 +36,9 @@ var sqliteParams = []string{
 // write lock; the rest queue in database/sql, honouring their contexts.
 const sqliteMaxOpenConns = 4
 
+// postgresMaxOpenConns is one replica's share of a PostgreSQL server.
+const postgresMaxOpenConns = 16
+
 type openConfig struct {
 	log           *slog.Logger
 	slowThreshold time.Duration
@@ -102,6 +105,12 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*gorm.DB, error) {
 	if isSQLite {
 		sqlDB.SetMaxOpenConns(sqliteMaxOpenConns)
 		sqlDB.SetMaxIdleConns(sqliteMaxOpenConns)
+	} else {
+		// PostgreSQL allows 100 connections by default, shared by every
+		// replica: a burst of logins must queue here, not be refused there.
+		sqlDB.SetMaxOpenConns(postgresMaxOpenConns)
+		sqlDB.SetMaxIdleConns(postgresMaxOpenConns)
+		sqlDB.SetConnMaxIdleTime(5 * time.Minute)
 	}
 	if err := sqlDB.PingContext(ctx); err != nil {
 		_ = sqlDB.Close()

@@ -102,6 +102,18 @@ func WithRetry(attempts int, backoff time.Duration) Option {
 	}
 }
 
+// TokenCipher encrypts tokens before they are stored and decrypts them when
+// read (models.TokenCipher).
+type TokenCipher interface {
+	Seal(plain string) (string, error)
+	Open(sealed string) (string, error)
+}
+
+// WithTokenCipher stores access and refresh tokens encrypted.
+func WithTokenCipher(c TokenCipher) Option {
+	return func(s *WechatPublicAuthSvc) { s.cipher = c }
+}
+
 // WechatPublicAuthSvc talks to WeChat's sns API for one login element
 // instance and stores logged-in users. Safe for concurrent use.
 type WechatPublicAuthSvc struct {
@@ -114,6 +126,45 @@ type WechatPublicAuthSvc struct {
 	log      *slog.Logger
 	now      func() time.Time
 	refresh  singleflight.Group
+	cipher   TokenCipher
+}
+
+// sealTokens encrypts a row's tokens in place when a cipher is set.
+func (s *WechatPublicAuthSvc) sealTokens(m *models.WechatPublicAuthModel) error {
+	if s.cipher == nil {
+		return nil
+	}
+	var err error
+	if m.AccessToken, err = s.cipher.Seal(m.AccessToken); err != nil {
+		return err
+	}
+	m.RefreshToken, err = s.cipher.Seal(m.RefreshToken)
+	return err
+}
+
+// openTokens decrypts a row's tokens in place when a cipher is set.
+func (s *WechatPublicAuthSvc) openTokens(m *models.WechatPublicAuthModel) error {
+	if s.cipher == nil {
+		return nil
+	}
+	var err error
+	if m.AccessToken, err = s.cipher.Open(m.AccessToken); err != nil {
+		return err
+	}
+	m.RefreshToken, err = s.cipher.Open(m.RefreshToken)
+	return err
+}
+
+// findUser reads a stored user with its tokens decrypted.
+func (s *WechatPublicAuthSvc) findUser(ctx context.Context, openid string) (*models.WechatPublicAuthModel, error) {
+	m, err := models.FindWechatUser(ctx, s.db, s.cfg.AppID, openid)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.openTokens(m); err != nil {
+		return nil, fmt.Errorf("wechat: stored tokens of %s: %w", openid, err)
+	}
+	return m, nil
 }
 
 // NewWechatPublicAuthSvc builds the service. db may be nil, in which case
@@ -300,6 +351,9 @@ func (s *WechatPublicAuthSvc) Login(ctx context.Context, tok *AccessToken) (*Use
 		RefreshExpiresAt: now.Add(refreshTokenTTL),
 		Scope:            tok.Scope,
 	}
+	if err := s.sealTokens(m); err != nil {
+		return nil, fmt.Errorf("wechat: login %s: %w", tok.OpenID, err)
+	}
 	var opts []models.UpsertOption
 	if !full {
 		opts = append(opts, models.PreserveProfile()) // a base login must not wipe a stored profile
@@ -343,7 +397,7 @@ func (s *WechatPublicAuthSvc) ValidAccessToken(ctx context.Context, openid strin
 // storedToken returns the stored token when it is still valid (ok true), or
 // ok false when a refresh is needed.
 func (s *WechatPublicAuthSvc) storedToken(ctx context.Context, openid string) (string, bool, error) {
-	m, err := models.FindWechatUser(ctx, s.db, s.cfg.AppID, openid)
+	m, err := s.findUser(ctx, openid)
 	if errors.Is(err, models.ErrNotFound) {
 		return "", false, fmt.Errorf("wechat: valid access token: %w: %w", ErrReauthorize, err)
 	}
@@ -364,7 +418,7 @@ func (s *WechatPublicAuthSvc) refreshStored(ctx context.Context, openid string) 
 	if tok, ok, err := s.storedToken(ctx, openid); err != nil || ok {
 		return tok, err
 	}
-	m, err := models.FindWechatUser(ctx, s.db, s.cfg.AppID, openid)
+	m, err := s.findUser(ctx, openid)
 	if err != nil {
 		return "", fmt.Errorf("wechat: refresh %s: %w", openid, err)
 	}
@@ -395,6 +449,9 @@ func (s *WechatPublicAuthSvc) refreshStored(ctx context.Context, openid string) 
 		m.Scope = tok.Scope
 	}
 	// RefreshExpiresAt stays: the 30 days run from the original authorization.
+	if err := s.sealTokens(m); err != nil {
+		return "", fmt.Errorf("wechat: store refreshed token %s: %w", openid, err)
+	}
 	if err := models.UpsertWechatUser(ctx, s.db, m, models.PreserveProfile()); err != nil {
 		return "", fmt.Errorf("wechat: store refreshed token %s: %w", openid, err)
 	}
