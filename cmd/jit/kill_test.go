@@ -90,7 +90,7 @@ func TestSIGKILLDuringLoginsLosesNothingAnswered(t *testing.T) {
 
 	const logins = 100
 	var answered sync.Map // openid → true once the callback answered 302
-	const killAfter = 30 // answered callbacks before the kill
+	const killAfter = 30  // answered callbacks before the kill
 	var answeredN, killed atomic.Int32
 	var wg sync.WaitGroup
 	for i := range logins {
