@@ -2,6 +2,7 @@ package services
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -51,5 +52,23 @@ func TestTokensAreStoredEncrypted(t *testing.T) {
 	other, _ := models.NewTokenCipher(strings.Repeat("x", 40))
 	if _, err := e.svc(WechatConfig{}, WithTokenCipher(other)).ValidAccessToken(t.Context(), plainUser.OpenID); !errors.Is(err, models.ErrWrongKey) {
 		t.Fatalf("wrong key: %v", err)
+	}
+}
+
+func TestObserverSeesEveryAttempt(t *testing.T) {
+	e := newEnv(t)
+	var seen []string
+	s := e.svc(WechatConfig{}, WithObserver(func(endpoint string, took time.Duration, err error) {
+		seen = append(seen, fmt.Sprintf("%s ok=%v", endpoint, err == nil))
+	}))
+	if _, err := s.GetAccessToken(t.Context(), "no-such-code"); err == nil {
+		t.Fatal("bad code accepted")
+	}
+	if _, err := s.GetUserInfo(t.Context(), e.sim.IssueCode(testAppID, plainUser.OpenID, "snsapi_userinfo")); err != nil {
+		t.Fatal(err)
+	}
+	want := "sns/oauth2/access_token ok=false,sns/oauth2/access_token ok=true,sns/userinfo ok=true"
+	if got := strings.Join(seen, ","); got != want {
+		t.Fatalf("observed %s\nwant     %s", got, want)
 	}
 }

@@ -49,6 +49,18 @@ func (c WechatConfig) LogValue() slog.Value {
 	)
 }
 
+// String, GoString and LogValue keep the secret out of %v, %+v, %#v and
+// slog output of the service, which would otherwise print its config field.
+func (s *WechatPublicAuthSvc) String() string {
+	return "WechatPublicAuthSvc{" + s.cfg.String() + "}"
+}
+
+// GoString covers %#v.
+func (s *WechatPublicAuthSvc) GoString() string { return "&services." + s.String() }
+
+// LogValue logs the redacted config.
+func (s *WechatPublicAuthSvc) LogValue() slog.Value { return s.cfg.LogValue() }
+
 // Validate reports configuration errors without revealing the secret.
 func (c WechatConfig) Validate() error {
 	var errs []error

@@ -109,6 +109,14 @@ type TokenCipher interface {
 	Open(sealed string) (string, error)
 }
 
+// Observer learns of every request to WeChat: its endpoint (such as
+// "sns/oauth2/access_token"), how long it took and how it ended. Metrics
+// hang off it.
+type Observer func(endpoint string, took time.Duration, err error)
+
+// WithObserver sets the Observer.
+func WithObserver(o Observer) Option { return func(s *WechatPublicAuthSvc) { s.observe = o } }
+
 // WithTokenCipher stores access and refresh tokens encrypted.
 func WithTokenCipher(c TokenCipher) Option {
 	return func(s *WechatPublicAuthSvc) { s.cipher = c }
@@ -127,6 +135,7 @@ type WechatPublicAuthSvc struct {
 	now      func() time.Time
 	refresh  singleflight.Group
 	cipher   TokenCipher
+	observe  Observer
 }
 
 // sealTokens encrypts a row's tokens in place when a cipher is set.

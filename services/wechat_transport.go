@@ -58,7 +58,11 @@ func (s *WechatPublicAuthSvc) call(ctx context.Context, endpoint string, params 
 func (s *WechatPublicAuthSvc) callBases(ctx context.Context, endpoint string, params url.Values) (gjson.Result, error) {
 	var lastErr error
 	for i, base := range s.cfg.APIBaseURLs {
+		start := time.Now()
 		res, err := s.callOnce(ctx, base, endpoint, params)
+		if s.observe != nil {
+			s.observe(endpoint, time.Since(start), err)
+		}
 		if err == nil {
 			return res, nil
 		}
