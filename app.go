@@ -154,6 +154,11 @@ func (a *App) openDatabase(ctx context.Context, appPath, dir string) error {
 	if err := models.Migrate(ctx, db, auths.Tables()...); err != nil {
 		return fmt.Errorf("opening database: %w", err)
 	}
+	// A login's writes are single statements, so gorm's implicit transaction
+	// around each one only adds a BEGIN and a COMMIT; SQLite also gains from
+	// reusing prepared statements (pgx caches PostgreSQL's itself).
+	db = db.Session(&gorm.Session{SkipDefaultTransaction: true, PrepareStmt: a.dbPath != ""})
+	a.db = db
 	// Replicas share tokens through the database, so they must share the
 	// key too: it comes from the environment, and a mismatch stops startup.
 	if key, ok := a.opts.lookupEnv("JIT_SECRET_KEY"); ok && key != "" {

@@ -2,10 +2,13 @@ package jit
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"path"
+	"runtime/debug"
 	"strings"
 
 	"github.com/labstack/echo/v4"
@@ -40,6 +43,9 @@ func (a *App) buildHandler() (http.Handler, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = jsonErrors(a.opts.logger)
+	// A panic becomes a JSON 500 (its stack goes to the log only) instead
+	// of a dropped connection.
+	e.Use(a.recoverPanics)
 
 	var serverOpts []auths.ServerOption
 	serverOpts = append(serverOpts, auths.WithServerLogger(a.opts.logger))
@@ -70,7 +76,14 @@ func (a *App) buildHandler() (http.Handler, error) {
 		e.Any("/_wechat/*", echo.WrapHandler(a.sim))
 	}
 	if pub := a.publicFS(); pub != nil {
-		e.GET("/*", echo.WrapHandler(http.FileServerFS(pub)))
+		files := http.FileServerFS(pub)
+		e.GET("/*", func(c echo.Context) error {
+			if !hasPublicFile(pub, c.Request().URL.Path) {
+				return echo.ErrNotFound // a JSON 404, like every other error
+			}
+			files.ServeHTTP(c.Response(), c.Request())
+			return nil
+		})
 	}
 	return e, nil
 }
@@ -107,6 +120,48 @@ func (a *App) publicFS() fs.FS {
 		}
 	}
 	return nil
+}
+
+// errPanic is what a recovered panic becomes: a plain 500, logged once.
+var errPanic = &auths.Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
+
+// recoverPanics turns a panic into a JSON 500 (its stack goes to the log
+// only) instead of a dropped connection. http.ErrAbortHandler still aborts.
+func (a *App) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) (err error) {
+		defer func() {
+			r := recover()
+			if r == nil {
+				return
+			}
+			if r == http.ErrAbortHandler {
+				panic(r)
+			}
+			a.opts.logger.ErrorContext(c.Request().Context(), "panic serving request",
+				"method", c.Request().Method, "path", c.Request().URL.Path, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
+			err = errPanic
+		}()
+		return next(c)
+	}
+}
+
+// hasPublicFile reports whether urlPath names a file in pub, or a folder
+// with an index.html. Anything else is left to the JSON 404, and folders
+// are never listed.
+func hasPublicFile(pub fs.FS, urlPath string) bool {
+	name := strings.TrimPrefix(path.Clean("/"+urlPath), "/")
+	if name == "" {
+		name = "."
+	}
+	fi, err := fs.Stat(pub, name)
+	if err != nil {
+		return false
+	}
+	if fi.IsDir() {
+		fi, err = fs.Stat(pub, path.Join(name, "index.html"))
+		return err == nil && !fi.IsDir()
+	}
+	return true
 }
 
 // jsonErrors renders every error as {"code","message"}. Anything that is

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/labstack/echo/v4"
@@ -42,6 +43,7 @@ type Server struct {
 	sessionTTL time.Duration
 	dupWindow  time.Duration
 	exchangeTO time.Duration
+	lastSweep  atomic.Int64 // unix nanoseconds of the last sweep
 }
 
 // ServerOption configures a Server.
@@ -77,10 +79,21 @@ func NewServer(db *gorm.DB, lookup Lookup, opts ...ServerOption) *Server {
 
 // Register adds the routes to e.
 func (s *Server) Register(e *echo.Echo) {
-	e.GET("/auths/loginTypes/:name/login", s.login)
-	e.GET("/auths/loginTypes/:name/callback", s.callback)
-	e.GET("/auths/session", s.session)
-	e.POST("/auths/logout", s.logout)
+	e.GET("/auths/loginTypes/:name/login", s.needDB(s.login))
+	e.GET("/auths/loginTypes/:name/callback", s.needDB(s.callback))
+	e.GET("/auths/session", s.needDB(s.session))
+	e.POST("/auths/logout", s.needDB(s.logout))
+}
+
+// needDB answers 503 when the app was opened without a database
+// (jit.WithoutDatabase): logins then fail cleanly instead of panicking.
+func (s *Server) needDB(h echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		if s.db == nil {
+			return fail(http.StatusServiceUnavailable, "database_unavailable", "this server has no database; logins are turned off")
+		}
+		return h(c)
+	}
 }
 
 // Error is the JSON body of every error response.
@@ -134,12 +147,23 @@ func (s *Server) login(c echo.Context) error {
 	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
 		return fmt.Errorf("saving login state: %w", err)
 	}
-	// Old states are useless after their expiry; sweep them as logins happen.
-	s.db.WithContext(ctx).Where("expires_at < ?", now.Add(-time.Hour)).Delete(&LoginState{})
+	s.sweep(ctx, now)
 
 	callback := base.JoinPath("auths", "loginTypes", c.Param("name"), "callback").String()
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.Redirect(http.StatusFound, w.AuthorizeURL(callback, state))
+}
+
+// sweep deletes long-expired login states and expired sessions as logins
+// happen, at most once a minute per server, so that a login does not pay
+// for a DELETE each time.
+func (s *Server) sweep(ctx context.Context, now time.Time) {
+	last := s.lastSweep.Load()
+	if now.UnixNano()-last < int64(time.Minute) || !s.lastSweep.CompareAndSwap(last, now.UnixNano()) {
+		return
+	}
+	s.db.WithContext(ctx).Where("expires_at < ?", now.Add(-time.Hour)).Delete(&LoginState{})
+	s.db.WithContext(ctx).Where("expires_at < ?", now).Delete(&Session{})
 }
 
 func (s *Server) callback(c echo.Context) error {

@@ -108,6 +108,9 @@ func (w *WechatLogin) String() string {
 	return fmt.Sprintf("WechatLogin{%s appId=%s scope=%s}", w.fullName, w.cfg.AppID, w.cfg.Scope)
 }
 
+// GoString covers %#v, which would otherwise print the config's fields.
+func (w *WechatLogin) GoString() string { return "&auths." + w.String() }
+
 // Provision builds the instance's WechatPublicAuthSvc.
 func (w *WechatLogin) Provision(_ context.Context, inst *elements.Instance) error {
 	w.fullName = inst.FullName()
