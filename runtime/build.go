@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"maps"
+	"strings"
 
 	"github.com/jitwx/jit/elements"
 )
@@ -79,7 +80,13 @@ func (rt *Runtime) buildInstance(ctx context.Context, e *Entry, r *resolution) (
 			maps.Copy(cfg, p.Values)
 		}
 	}
-	probs = append(probs, info.Schema.Validate(cfg, file)...)
+	// A field whose {{VAR}} is missing is reported once, as such, not again
+	// as "required" or as not matching its pattern.
+	for _, vp := range info.Schema.Validate(cfg, file) {
+		if !envFailed(probs, vp.Field) {
+			probs = append(probs, vp)
+		}
+	}
 	probs = tag(probs, d.FullName)
 	if probs.HasErrors() {
 		return nil, probs
@@ -95,6 +102,15 @@ func (rt *Runtime) buildInstance(ctx context.Context, e *Entry, r *resolution) (
 	}
 	e.Object = obj
 	return e, probs
+}
+
+func envFailed(envProbs elements.Problems, field string) bool {
+	for _, p := range envProbs {
+		if p.Field == field || strings.HasPrefix(p.Field, field+".") || strings.HasPrefix(p.Field, field+"[") {
+			return true
+		}
+	}
+	return false
 }
 
 // configFile is the file a user edits to change an element's config.

@@ -66,9 +66,17 @@ func DiscoverLayers(fsys fs.FS, appPath, dir string) ([]Layer, elements.Problems
 				pkey, _ = filepath.Abs(pdir)
 			} else {
 				ppath := path.Join(key, rel)
-				sub, err := fs.Sub(fsys, ppath)
-				if err != nil || !fs.ValidPath(ppath) {
+				if !fs.ValidPath(ppath) {
 					probs = append(probs, elements.Errorf(elements.DisplayPath(l.Name, AppFile), "extends", "parent app %q is outside the tree", rel))
+					continue
+				}
+				if fi, err := fs.Stat(fsys, ppath); err != nil || !fi.IsDir() {
+					probs = append(probs, elements.Errorf(elements.DisplayPath(l.Name, AppFile), "extends", "parent app %q is not a folder", rel))
+					continue
+				}
+				sub, err := fs.Sub(fsys, ppath)
+				if err != nil {
+					probs = append(probs, elements.Errorf(elements.DisplayPath(l.Name, AppFile), "extends", "parent app %q: %v", rel, err))
 					continue
 				}
 				pl = Layer{Name: rel, FS: sub}

@@ -31,6 +31,11 @@ func (rt *Runtime) Reload(ctx context.Context, changes []Change) error {
 	if rt.closed {
 		return ErrClosed
 	}
+	// Checked before rescanning: a rescan updates the layer trees, and an
+	// apply abandoned after that would leave those changes never built.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
 	dirty := map[string]bool{}
 	for _, c := range changes {
 		if c.Layer < 0 || c.Layer >= len(rt.layers) {
@@ -54,7 +59,11 @@ func (rt *Runtime) rescan(ls *layerState, p string, dirty map[string]bool) {
 		collect(n, root, oldNames)
 		ls.detach(root) // put re-attaches what still exists
 	}
+	oldProbs := map[string]elements.Problems{}
 	for name := range oldNames {
+		if ps := ls.broken[name]; ps != nil {
+			oldProbs[name] = ps
+		}
 		delete(ls.byName, name)
 		delete(ls.broken, name)
 	}
@@ -72,11 +81,16 @@ func (rt *Runtime) rescan(ls *layerState, p string, dirty map[string]bool) {
 		if s.def != old {
 			dirty[name] = true
 		}
-		rt.probsChanged = true
+		if !sameProblems(oldProbs[name], s.probs) {
+			rt.probsChanged = true
+		}
 	}
 	for name := range oldNames {
 		if !seen[name] {
 			dirty[name] = true
+			if oldProbs[name] != nil {
+				rt.probsChanged = true
+			}
 		}
 	}
 }
@@ -108,6 +122,18 @@ func collect(n *node, dir string, out map[string]*elements.Definition) {
 	for seg, k := range n.kids {
 		collect(k, path.Join(dir, seg), out)
 	}
+}
+
+func sameProblems(a, b elements.Problems) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if *a[i] != *b[i] {
+			return false
+		}
+	}
+	return true
 }
 
 func sameDefinition(a, b *elements.Definition) bool {
@@ -173,6 +199,9 @@ func (rt *Runtime) apply(ctx context.Context, dirty map[string]bool) error {
 		old := rt.entries[name]
 		d, _ := rt.effective(name)
 		if d == nil {
+			if rt.buildProbs[name] != nil {
+				rt.probsChanged = true
+			}
 			delete(rt.buildProbs, name)
 			if old != nil {
 				updates[name] = nil
@@ -181,12 +210,14 @@ func (rt *Runtime) apply(ctx context.Context, dirty map[string]bool) error {
 			continue
 		}
 		e, probs := rt.build(ctx, name)
+		if !sameProblems(rt.buildProbs[name], probs) {
+			rt.probsChanged = true
+		}
 		if len(probs) > 0 {
 			rt.buildProbs[name] = probs
 		} else {
 			delete(rt.buildProbs, name)
 		}
-		rt.probsChanged = true
 		if e == nil {
 			if old != nil {
 				rt.opts.logger.Error("element is broken; keeping its last good version", "element", name, "error", probs.Err())

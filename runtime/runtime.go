@@ -65,6 +65,8 @@ type Runtime struct {
 	children   map[string][]string            // instance → its sub-element names
 	buildProbs map[string]elements.Problems   // resolve/validate/build findings per name
 	baseProbs  elements.Problems              // findings not tied to one element (app.json)
+	inert      map[string]map[string]struct{} // unimplemented type → live inert elements of it
+	inertOf    map[string]string              // live inert element → its unimplemented type
 	// suggestMemo caches "did you mean" answers for one apply: a JitAi
 	// export may reference one unimplemented type from hundreds of elements.
 	suggestMemo map[string]string
@@ -111,6 +113,8 @@ func New(ctx context.Context, layers []Layer, baseProbs elements.Problems, opts 
 		children:   map[string][]string{},
 		buildProbs: map[string]elements.Problems{},
 		baseProbs:  baseProbs,
+		inert:      map[string]map[string]struct{}{},
+		inertOf:    map[string]string{},
 	}
 	dirty := map[string]bool{}
 	for _, l := range layers {
@@ -252,16 +256,41 @@ func (rt *Runtime) brokenSomewhere(name string) bool {
 
 // publish applies entry updates (nil removes) and swaps in a new snapshot.
 func (rt *Runtime) publish(updates map[string]*Entry) {
+	inertChanged := false
 	for k, v := range updates {
+		if t, ok := rt.inertOf[k]; ok {
+			delete(rt.inertOf, k)
+			if delete(rt.inert[t], k); len(rt.inert[t]) == 0 {
+				delete(rt.inert, t)
+			}
+			inertChanged = true
+		}
 		if v == nil {
 			delete(rt.entries, k)
-		} else {
-			rt.entries[k] = v
+			continue
+		}
+		rt.entries[k] = v
+		if r := rt.res[k]; v.Kind == elements.KindInert && r != nil {
+			rt.inertOf[k] = r.inertType
+			if rt.inert[r.inertType] == nil {
+				rt.inert[r.inertType] = map[string]struct{}{}
+			}
+			rt.inert[r.inertType][k] = struct{}{}
+			inertChanged = true
 		}
 	}
 	var gen uint64
-	if cur := rt.cur.Load(); cur != nil {
+	cur := rt.cur.Load()
+	if cur != nil {
 		gen = cur.gen + 1
+	}
+	// Problems are recomputed only when they may have changed: most
+	// reloads touch a healthy element and must not cost the size of the app.
+	var problems elements.Problems
+	if cur == nil || rt.probsChanged || inertChanged {
+		problems = rt.collectProblems()
+	} else {
+		problems = cur.problems
 	}
 	// Fold the overlay into a fresh base once it is a sizeable fraction of
 	// the app: the copy is then paid for by the reloads that grew it.
@@ -280,7 +309,7 @@ func (rt *Runtime) publish(updates map[string]*Entry) {
 		}
 		rt.overlay = ov
 	}
-	rt.cur.Store(&Snapshot{base: rt.base, overlay: rt.overlay, problems: rt.collectProblems(), gen: gen})
+	rt.cur.Store(&Snapshot{base: rt.base, overlay: rt.overlay, problems: problems, gen: gen})
 }
 
 func (rt *Runtime) collectProblems() elements.Problems {
@@ -298,7 +327,10 @@ func (rt *Runtime) collectProblems() elements.Problems {
 		if out[i].File != out[j].File {
 			return out[i].File < out[j].File
 		}
-		return out[i].Field < out[j].Field
+		if out[i].Field != out[j].Field {
+			return out[i].Field < out[j].Field
+		}
+		return out[i].Msg < out[j].Msg
 	})
 	return out
 }
@@ -306,23 +338,20 @@ func (rt *Runtime) collectProblems() elements.Problems {
 // inertNotices reports each unimplemented type once, however many elements
 // use it: a JitAi export may hold hundreds of pages.
 func (rt *Runtime) inertNotices() elements.Problems {
-	byType := map[string][]string{}
-	for name, r := range rt.res {
-		if r.kind == elements.KindInert && r.err == nil {
-			if _, live := rt.entries[name]; live {
-				byType[r.inertType] = append(byType[r.inertType], name)
+	var out elements.Problems
+	for t, names := range rt.inert {
+		first := ""
+		for name := range names {
+			if first == "" || name < first {
+				first = name
 			}
 		}
-	}
-	var out elements.Problems
-	for t, names := range byType {
-		sort.Strings(names)
 		file := ""
-		if d, _ := rt.effective(names[0]); d != nil {
+		if d, _ := rt.effective(first); d != nil {
 			file = d.File(elements.ElementFile)
 		}
-		msg := fmt.Sprintf("no implementation in this runtime for type %s; %d element(s) kept inert (e.g. %s)", t, len(names), names[0])
-		out = append(out, &elements.Problem{Severity: elements.SeverityNotice, Element: names[0], File: file, Field: "type", Msg: msg})
+		msg := fmt.Sprintf("no implementation in this runtime for type %s; %d element(s) kept inert (e.g. %s)", t, len(names), first)
+		out = append(out, &elements.Problem{Severity: elements.SeverityNotice, Element: first, File: file, Field: "type", Msg: msg})
 	}
 	return out
 }

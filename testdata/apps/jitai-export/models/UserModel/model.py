@@ -1,0 +1,4 @@
+from models.NormalType import NormalModel
+
+class UserModel(NormalModel):
+    pass
