@@ -775,11 +775,9 @@ var (
 func TestDevSimulatorLogin(t *testing.T) {
 	srv := httptestUnstarted(t)
 	self := "http://" + srv.Listener.Addr().String()
-	env := map[string]string{ // no WECHAT_APP_SECRET; the rest is overridden by dev mode
-		"WECHAT_AUTHORIZE_URL":   "https://open.weixin.qq.com/connect/oauth2/authorize",
-		"WECHAT_API_BASE":        "https://api.weixin.qq.com",
-		"WECHAT_API_BASE_BACKUP": "https://api2.weixin.qq.com",
-	}
+	// No variables at all: dev mode supplies the secret and replaces the
+	// URLs, so their {{VAR}}s need no value.
+	env := map[string]string{}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	app, err := jit.Open(ctx, loginFixture, jit.WithoutReload(), jit.WithDevSimulator(self),

@@ -74,12 +74,13 @@ func (rt *Runtime) buildInstance(ctx context.Context, e *Entry, r *resolution) (
 	if err != nil {
 		return nil, problemsOf(err, d)
 	}
-	probs := elements.ExpandEnv(cfg, rt.opts.lookupEnv, file)
+	// Patches go first: a value they replace no longer needs its {{VAR}}.
 	for _, p := range rt.opts.patches {
 		if p.Type == r.impl || contains(r.chain, p.Type) {
 			maps.Copy(cfg, p.Values)
 		}
 	}
+	probs := elements.ExpandEnv(cfg, rt.opts.lookupEnv, file)
 	// A field whose {{VAR}} is missing is reported once, as such, not again
 	// as "required" or as not matching its pattern.
 	for _, vp := range info.Schema.Validate(cfg, file) {
