@@ -288,3 +288,37 @@ func TestSecretKeyEncryptsTokensAndAWrongKeyStopsStartup(t *testing.T) {
 		t.Fatalf("opening with another key: %v", err)
 	}
 }
+
+// A duplicate callback that arrives after the user logged out must not log
+// them back in, even inside the duplicate window.
+func TestDuplicateCallbackAfterLogoutIsRefused(t *testing.T) {
+	sim, env := repFakeWechat(t)
+	r := startReplica(t, filepath.Join(t.TempDir(), "dup.db"), env)
+	c := repBrowser(t)
+	state, err := repStartLogin(t, c, r.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := sim.IssueCode(replicaAppID, sim.Users()[0].OpenID, "snsapi_userinfo")
+	if status, _, err := repFinishLogin(c, r.srv.URL, code, state); err != nil || status != http.StatusFound {
+		t.Fatalf("callback: %d %v", status, err)
+	}
+	if status, _, _ := repFinishLogin(c, r.srv.URL, code, state); status != http.StatusFound {
+		t.Fatalf("duplicate before logout: %d, want 302", status)
+	}
+	req, _ := http.NewRequest(http.MethodPost, r.srv.URL+"/auths/logout", nil)
+	if resp, err := c.Do(req); err != nil {
+		t.Fatal(err)
+	} else {
+		resp.Body.Close()
+	}
+	if status, _, _ := repFinishLogin(c, r.srv.URL, code, state); status != http.StatusConflict {
+		t.Fatalf("duplicate after logout: %d, want 409", status)
+	}
+	if got := repSessionStatus(t, c, r.srv.URL); got != http.StatusUnauthorized {
+		t.Fatalf("logged back in: session %d", got)
+	}
+	if n := sim.Calls(wechatsim.EndpointAccessToken); n != 1 {
+		t.Fatalf("%d code exchanges, want 1", n)
+	}
+}

@@ -173,22 +173,38 @@ func (s *Server) callback(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	c.Response().Header().Set("Cache-Control", "no-store")
-	row, code, ferr := s.checkState(c, w)
+	st, binding, code, ferr := callbackParams(c, w)
 	if ferr != nil {
 		s.logger.InfoContext(ctx, "login refused", "element", w.FullName(), "outcome", ferr.Code)
 		return ferr
 	}
 
+	// The happy path is one statement: claim the state only if it is
+	// pending, issued to this browser for this element, and not expired.
+	// Anything else takes the slow path below, which says what is wrong.
 	codeHash := hashHex(code)
 	now := s.now()
-	claim := s.db.WithContext(ctx).Model(&LoginState{}).
-		Where("state = ? AND status = ?", row.State, "pending").
-		Updates(map[string]any{"status": "exchanging", "code_hash": codeHash, "used_at": now})
-	if claim.Error != nil {
-		return fmt.Errorf("claiming login state: %w", claim.Error)
+	var claimed []LoginState
+	if code == "" { // a denial: the slow path checks the state and records it
+		ferr := s.whyUnclaimed(c, w, st, binding, code)
+		s.logger.InfoContext(ctx, "login refused", "element", w.FullName(), "outcome", ferr.Code)
+		return ferr
 	}
-	if claim.RowsAffected == 0 {
-		return s.duplicate(c, w, row.State, codeHash)
+	res := s.db.WithContext(ctx).Model(&claimed).
+		Clauses(clause.Returning{Columns: []clause.Column{{Name: "redirect_url"}}}).
+		Where("state = ? AND status = ? AND login_type = ? AND binding_hash = ? AND expires_at > ?",
+			st, "pending", w.FullName(), hashHex(binding), now).
+		Updates(map[string]any{"status": "exchanging", "code_hash": codeHash, "used_at": now})
+	if res.Error != nil {
+		return fmt.Errorf("claiming login state: %w", res.Error)
+	}
+	if res.RowsAffected == 0 || len(claimed) == 0 {
+		ferr := s.whyUnclaimed(c, w, st, binding, code)
+		if ferr != nil {
+			s.logger.InfoContext(ctx, "login refused", "element", w.FullName(), "outcome", ferr.Code)
+			return ferr
+		}
+		return s.duplicate(c, w, st, codeHash)
 	}
 
 	// The code is spent once sent to WeChat: finish even if this browser
@@ -197,57 +213,64 @@ func (s *Server) callback(c echo.Context) error {
 	defer cancel()
 	openid, ferr := s.exchange(xctx, w, code)
 	if ferr != nil {
-		s.db.WithContext(xctx).Model(&LoginState{}).Where("state = ?", row.State).Updates(map[string]any{
+		s.db.WithContext(xctx).Model(&LoginState{}).Where("state = ?", st).Updates(map[string]any{
 			"status": "failed", "err_code": ferr.Code, "err_status": ferr.Status, "err_message": ferr.Message})
 		s.logger.WarnContext(ctx, "login failed", "element", w.FullName(), "outcome", ferr.Code, "errcode", ferr.ErrCode)
 		return ferr
 	}
-	if err := s.db.WithContext(xctx).Model(&LoginState{}).Where("state = ?", row.State).
-		Updates(map[string]any{"status": "done", "open_id": openid}).Error; err != nil {
-		return fmt.Errorf("finishing login state: %w", err)
-	}
 	s.logger.InfoContext(ctx, "login", "element", w.FullName(), "outcome", "ok")
-	return s.startSession(c, w, openid, row.RedirectURL)
+	// The session row, tagged with the state, is also what marks the login
+	// done for a duplicate callback.
+	return s.startSession(c.Request().Context(), c, w, openid, st, claimed[0].RedirectURL)
 }
 
-// checkState refuses a callback before any code goes to WeChat unless its
-// state was issued to this browser, for this element, and is still valid.
-func (s *Server) checkState(c echo.Context, w *WechatLogin) (*LoginState, string, *Error) {
+// callbackParams checks what can be checked without the database.
+func callbackParams(c echo.Context, w *WechatLogin) (state, binding, code string, _ *Error) {
 	raw := c.QueryParam("state")
-	code := c.QueryParam("code")
+	code = c.QueryParam("code")
 	if raw == "" {
-		return nil, "", fail(http.StatusBadRequest, "state_missing", "the callback has no state; start the login again")
+		return "", "", "", fail(http.StatusBadRequest, "state_missing", "the callback has no state; start the login again")
 	}
 	st, ok := strings.CutPrefix(raw, w.StateMarker())
 	if !ok || !validToken(st, 64) {
-		return nil, "", fail(http.StatusBadRequest, "state_invalid", "the callback's state is not one this server issued")
+		return "", "", "", fail(http.StatusBadRequest, "state_invalid", "the callback's state is not one this server issued")
 	}
 	ck, err := c.Cookie(BindingCookie)
 	if err != nil || !validToken(ck.Value, 64) {
-		return nil, "", fail(http.StatusForbidden, "state_browser_mismatch", "this login was started in another browser; start it again here")
+		return "", "", "", fail(http.StatusForbidden, "state_browser_mismatch", "this login was started in another browser; start it again here")
 	}
+	if len(code) > 512 {
+		return "", "", "", fail(http.StatusBadRequest, "code_invalid", "the callback's code is not valid")
+	}
+	return st, ck.Value, code, nil
+}
+
+// whyUnclaimed explains a state the happy path could not claim. It returns
+// nil when the state was claimed before by this browser: a duplicate. It
+// never returns nil for an empty code.
+func (s *Server) whyUnclaimed(c echo.Context, w *WechatLogin, st, binding, code string) *Error {
+	ctx := c.Request().Context()
 	var row LoginState
-	err = s.db.WithContext(c.Request().Context()).Where("state = ?", st).Take(&row).Error
+	err := s.db.WithContext(ctx).Where("state = ?", st).Take(&row).Error
 	switch {
 	case errors.Is(err, gorm.ErrRecordNotFound):
-		return nil, "", fail(http.StatusBadRequest, "state_invalid", "the callback's state is not one this server issued")
+		return fail(http.StatusBadRequest, "state_invalid", "the callback's state is not one this server issued")
 	case err != nil:
-		return nil, "", fail(http.StatusServiceUnavailable, "database_unavailable", "the login could not be checked; try again")
+		return fail(http.StatusServiceUnavailable, "database_unavailable", "the login could not be checked; try again")
 	case row.LoginType != w.FullName():
-		return nil, "", fail(http.StatusBadRequest, "state_invalid", "the callback's state belongs to another login element")
-	case row.BindingHash != hashHex(ck.Value):
-		return nil, "", fail(http.StatusForbidden, "state_browser_mismatch", "this login was started in another browser; start it again here")
-	case s.now().After(row.ExpiresAt):
-		return nil, "", fail(http.StatusBadRequest, "state_expired", "the login took too long; start it again")
+		return fail(http.StatusBadRequest, "state_invalid", "the callback's state belongs to another login element")
+	case row.BindingHash != hashHex(binding):
+		return fail(http.StatusForbidden, "state_browser_mismatch", "this login was started in another browser; start it again here")
+	case row.Status == "pending" && !s.now().Before(row.ExpiresAt):
+		return fail(http.StatusBadRequest, "state_expired", "the login took too long; start it again")
 	case code == "":
 		// WeChat's documented answer to "deny": state without code.
-		s.db.WithContext(c.Request().Context()).Model(&LoginState{}).
-			Where("state = ? AND status = ?", st, "pending").Updates(map[string]any{"status": "failed", "err_code": "authorization_denied"})
-		return nil, "", fail(http.StatusForbidden, "authorization_denied", "WeChat authorization was declined")
-	case len(code) > 512:
-		return nil, "", fail(http.StatusBadRequest, "code_invalid", "the callback's code is not valid")
+		s.db.WithContext(ctx).Model(&LoginState{}).Where("state = ? AND status = ?", st, "pending").
+			Updates(map[string]any{"status": "failed", "err_code": "authorization_denied",
+				"err_status": http.StatusForbidden, "err_message": "WeChat authorization was declined"})
+		return fail(http.StatusForbidden, "authorization_denied", "WeChat authorization was declined")
 	}
-	return &row, code, nil
+	return nil
 }
 
 // duplicate answers a second callback with an already claimed state: the
@@ -260,20 +283,32 @@ func (s *Server) duplicate(c echo.Context, w *WechatLogin, state, codeHash strin
 	defer deadline.Stop()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
+	used := fail(http.StatusConflict, "state_used", "this login link was already used; start the login again")
 	for {
 		var row LoginState
 		if err := s.db.WithContext(ctx).Where("state = ?", state).Take(&row).Error; err != nil {
 			return fmt.Errorf("reading login state: %w", err)
 		}
 		if row.CodeHash != codeHash || row.UsedAt == nil || s.now().Sub(*row.UsedAt) > s.dupWindow {
-			return fail(http.StatusConflict, "state_used", "this login link was already used; start the login again")
+			return used
 		}
-		switch row.Status {
-		case "done":
-			s.logger.InfoContext(ctx, "duplicate callback served from the first exchange", "element", w.FullName())
-			return s.startSession(c, w, row.OpenID, row.RedirectURL)
-		case "failed":
+		if row.Status == "failed" {
 			return &Error{Status: row.ErrStatus, Code: row.ErrCode, Message: row.ErrMessage}
+		}
+		var done []Session
+		// The earliest-ending session of this login: ended means logged out.
+		if err := s.db.WithContext(ctx).Where("login_state = ?", state).Order("expires_at").Limit(1).Find(&done).Error; err != nil {
+			return fmt.Errorf("reading session: %w", err)
+		}
+		if len(done) == 1 {
+			if !s.now().Before(done[0].ExpiresAt) {
+				return used // the user logged out since: do not log them back in
+			}
+			s.logger.InfoContext(ctx, "duplicate callback served from the first exchange", "element", w.FullName())
+			return s.startSession(ctx, c, w, done[0].OpenID, state, row.RedirectURL)
+		}
+		if s.now().Sub(*row.UsedAt) > s.exchangeTO {
+			return used // the first exchange died without an outcome
 		}
 		select {
 		case <-ctx.Done():
@@ -332,11 +367,12 @@ func we0(err error) int {
 	return 0
 }
 
-func (s *Server) startSession(c echo.Context, w *WechatLogin, openid, redirect string) error {
+func (s *Server) startSession(ctx context.Context, c echo.Context, w *WechatLogin, openid, state, redirect string) error {
 	token := newToken()
 	now := s.now()
-	sess := Session{IDHash: hashHex(token), LoginType: w.FullName(), AppID: w.AppID(), OpenID: openid, CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL)}
-	if err := s.db.WithContext(c.Request().Context()).Clauses(clause.OnConflict{DoNothing: true}).Create(&sess).Error; err != nil {
+	sess := Session{IDHash: hashHex(token), LoginType: w.FullName(), AppID: w.AppID(), OpenID: openid, LoginState: state,
+		CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL)}
+	if err := s.db.WithContext(ctx).Create(&sess).Error; err != nil {
 		return fmt.Errorf("saving session: %w", err)
 	}
 	c.SetCookie(s.cookie(s.baseURL(c), SessionCookie, token, s.sessionTTL))
@@ -389,7 +425,10 @@ func (s *Server) session(c echo.Context) error {
 
 func (s *Server) logout(c echo.Context) error {
 	if ck, err := c.Cookie(SessionCookie); err == nil && validToken(ck.Value, 64) {
-		if err := s.db.WithContext(c.Request().Context()).Where("id_hash = ?", hashHex(ck.Value)).Delete(&Session{}).Error; err != nil {
+		// Expire rather than delete: the row still tells a late duplicate
+		// callback of the same login that it must not log the user back in.
+		if err := s.db.WithContext(c.Request().Context()).Model(&Session{}).Where("id_hash = ?", hashHex(ck.Value)).
+			Update("expires_at", s.now()).Error; err != nil {
 			return fmt.Errorf("ending session: %w", err)
 		}
 	}

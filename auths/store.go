@@ -14,9 +14,8 @@ type LoginState struct {
 	LoginType   string `gorm:"size:191;not null"`
 	BindingHash string `gorm:"size:64;not null"` // sha256 of the browser's binding cookie
 	RedirectURL string `gorm:"size:2048;not null"`
-	Status      string `gorm:"size:16;not null;default:pending"` // pending, exchanging, done, failed
+	Status      string `gorm:"size:16;not null;default:pending"` // pending, exchanging, failed; a session row with this state means done
 	CodeHash    string `gorm:"size:64;not null;default:''"`      // sha256 of the code that claimed it
-	OpenID      string `gorm:"size:64;not null;default:''"`      // set when done
 	ErrCode     string `gorm:"size:64;not null;default:''"`      // set when failed
 	ErrStatus   int    `gorm:"not null;default:0"`
 	ErrMessage  string `gorm:"size:512;not null;default:''"`
@@ -35,8 +34,11 @@ type Session struct {
 	LoginType string `gorm:"size:191;not null"`
 	AppID     string `gorm:"size:32;not null;index:idx_session_user,priority:1"`
 	OpenID    string `gorm:"size:64;not null;index:idx_session_user,priority:2"`
-	CreatedAt time.Time
-	ExpiresAt time.Time `gorm:"index"`
+	// LoginState is the state of the login that made the session; its
+	// presence marks that login done for duplicate callbacks.
+	LoginState string `gorm:"size:64;not null;default:'';index"`
+	CreatedAt  time.Time
+	ExpiresAt  time.Time `gorm:"index"`
 }
 
 // TableName pins the table name.

@@ -94,19 +94,16 @@ func UpsertWechatUser(ctx context.Context, db *gorm.DB, m *WechatPublicAuthModel
 	} else {
 		updates = append(updates, clause.AssignmentColumns(profileColumns)...)
 	}
+	// RETURNING gives the stored row's id and created_at in the same
+	// statement, inserted or updated, on SQLite and PostgreSQL alike.
 	err := db.WithContext(ctx).Clauses(clause.OnConflict{
 		Columns:   []clause.Column{{Name: "app_id"}, {Name: "open_id"}},
 		DoUpdates: updates,
-	}).Create(&row).Error
+	}, clause.Returning{Columns: []clause.Column{{Name: "id"}, {Name: "created_at"}}}).Create(&row).Error
 	if err != nil {
 		return fmt.Errorf("models: upsert wechat user: %w", err)
 	}
-	// Re-read: after an update SQLite's last-insert id is not the row's id.
-	stored, err := FindWechatUser(ctx, db, m.AppID, m.OpenID)
-	if err != nil {
-		return fmt.Errorf("models: upsert wechat user: re-read: %w", err)
-	}
-	*m = *stored
+	m.ID, m.CreatedAt, m.UpdatedAt = row.ID, row.CreatedAt, now
 	return nil
 }
 

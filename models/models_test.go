@@ -208,8 +208,8 @@ func TestUpsertFindClear(t *testing.T) {
 					if err := UpsertWechatUser(ctx, db, &m, tc.opts...); err != nil {
 						t.Fatal(err)
 					}
-					if m.ID != first.ID {
-						t.Errorf("id = %d, want %d", m.ID, first.ID)
+					if m.ID != first.ID || !m.CreatedAt.Equal(first.CreatedAt) {
+						t.Errorf("id = %d created %v, want %d %v (the stored row's)", m.ID, m.CreatedAt, first.ID, first.CreatedAt)
 					}
 					got, err := FindWechatUser(ctx, db, "wxapp", "o1")
 					if err != nil {
