@@ -20,6 +20,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -59,6 +61,9 @@ type App struct {
 	handler http.Handler
 	sim     http.Handler // the dev-mode WeChat simulator, nil otherwise
 	sealer  elements.Sealer
+	metrics *metrics
+	// lastReloadFailed is set after each reload; /readyz reports it.
+	lastReloadFailed atomic.Bool
 }
 
 // Open opens the app folder dir, with hot reload unless WithoutReload is given.
@@ -103,11 +108,13 @@ func open(ctx context.Context, fsys fs.FS, appPath, dir string, optList []Option
 			return nil, err
 		}
 	}
+	a.metrics = newMetrics(a.db, time.Now)
 	if o.dev {
 		a.opts.runtimeOpts = append(a.opts.runtimeOpts, a.startSimulator()...)
 	}
 	rtOpts := []runtime.Option{
-		runtime.WithHost(elements.Host{DB: a.db, HTTPClient: o.httpClient, Logger: o.logger, Sealer: a.sealer}),
+		runtime.WithHost(elements.Host{DB: a.db, HTTPClient: o.httpClient, Logger: o.logger, Sealer: a.sealer,
+			ObserveUpstream: a.metrics.observeUpstream}),
 		runtime.WithLogger(o.logger),
 		runtime.WithLookupEnv(a.opts.lookupEnv),
 	}
@@ -118,6 +125,8 @@ func open(ctx context.Context, fsys fs.FS, appPath, dir string, optList []Option
 	a.syncSimulator()
 	if o.reload && dir != "" {
 		hook := runtime.WithReloadHook(func(err error) {
+			a.lastReloadFailed.Store(err != nil)
+			a.metrics.observeReload(err != nil || a.Problems().HasErrors())
 			a.syncSimulator()
 			if o.reloadHook != nil {
 				o.reloadHook(err)

@@ -10,8 +10,10 @@ import (
 	"path"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/labstack/echo/v4"
+	"github.com/labstack/echo/v4/middleware"
 
 	"github.com/jitwx/jit/auths"
 	"github.com/jitwx/jit/auths/web"
@@ -43,12 +45,12 @@ func (a *App) buildHandler() (http.Handler, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = jsonErrors(a.opts.logger)
-	// A panic becomes a JSON 500 (its stack goes to the log only) instead
-	// of a dropped connection.
-	e.Use(a.recoverPanics)
+	// A request id for every request (kept when a proxy sent one), one log
+	// line per request, and a panic becomes a JSON 500 (its stack goes to
+	// the log only) instead of a dropped connection.
+	e.Use(middleware.RequestID(), a.accessLog, a.recoverPanics)
 
-	var serverOpts []auths.ServerOption
-	serverOpts = append(serverOpts, auths.WithServerLogger(a.opts.logger))
+	serverOpts := []auths.ServerOption{auths.WithServerLogger(a.opts.logger), auths.WithLoginObserver(a.metrics.observeLogin)}
 	if a.opts.publicURL != "" {
 		u, err := url.Parse(a.opts.publicURL)
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
@@ -59,6 +61,9 @@ func (a *App) buildHandler() (http.Handler, error) {
 	auths.NewServer(a.db, a.Lookup, serverOpts...).Register(e)
 
 	e.GET("/api/elements", func(c echo.Context) error { return c.JSON(http.StatusOK, a.Elements()) })
+	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
+	e.GET("/readyz", a.readyz)
+	e.GET("/metrics", echo.WrapHandler(a.metrics.handler()))
 	sdk := http.FileServerFS(web.Assets())
 	e.GET("/jit/:file", func(c echo.Context) error {
 		switch c.Param("file") {
@@ -86,6 +91,69 @@ func (a *App) buildHandler() (http.Handler, error) {
 		})
 	}
 	return e, nil
+}
+
+// accessLog writes one line per request. The query string is left out: a
+// callback's carries the code and state.
+func (a *App) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		start := time.Now()
+		if err := next(c); err != nil {
+			c.Error(err) // render it now, so the status below is final
+		}
+		req, res := c.Request(), c.Response()
+		attrs := []slog.Attr{
+			slog.String("request_id", res.Header().Get(echo.HeaderXRequestID)),
+			slog.String("method", req.Method),
+			slog.String("path", req.URL.Path),
+			slog.Int("status", res.Status),
+			slog.Duration("took", time.Since(start)),
+		}
+		if el, ok := c.Get(auths.ElementKey).(string); ok {
+			attrs = append(attrs, slog.String("element", el), slog.Any("outcome", c.Get(auths.OutcomeKey)))
+		}
+		if code, ok := c.Get(auths.ErrCodeKey).(int); ok {
+			attrs = append(attrs, slog.Int("errcode", code))
+		}
+		level := slog.LevelInfo
+		if res.Status >= 500 {
+			level = slog.LevelWarn
+		}
+		a.opts.logger.LogAttrs(req.Context(), level, "request", attrs...)
+		return nil
+	}
+}
+
+// readyz says whether this replica should get traffic: the database
+// answers, the elements are loaded, and the last reload ran. Broken
+// elements are reported but do not make it unready: their last good
+// versions are serving, and every replica sharing the config would
+// otherwise drop out at once.
+func (a *App) readyz(c echo.Context) error {
+	checks := map[string]string{"elements": "ok", "database": "ok", "reload": "ok"}
+	ready := true
+	if a.rt.Snapshot().Len() == 0 {
+		checks["elements"], ready = "none loaded", false
+	}
+	if a.db == nil {
+		checks["database"], ready = "not configured", false
+	} else if sqlDB, err := a.db.DB(); err != nil || sqlDB.PingContext(c.Request().Context()) != nil {
+		checks["database"], ready = "unreachable", false
+	}
+	if a.lastReloadFailed.Load() {
+		checks["reload"], ready = "the last reload failed", false
+	}
+	broken := 0
+	for _, p := range a.Problems() {
+		if p.Severity == elements.SeverityError {
+			broken++
+		}
+	}
+	status, word := http.StatusOK, "ready"
+	if !ready {
+		status, word = http.StatusServiceUnavailable, "not_ready"
+	}
+	return c.JSON(status, map[string]any{"status": word, "checks": checks, "problems": broken})
 }
 
 // qrcode draws a QR code of a path on this site, so a desktop visitor can

@@ -43,6 +43,7 @@ type Server struct {
 	sessionTTL time.Duration
 	dupWindow  time.Duration
 	exchangeTO time.Duration
+	observe    func(element, outcome string, errcode int)
 	lastSweep  atomic.Int64 // unix nanoseconds of the last sweep
 }
 
@@ -80,9 +81,59 @@ func NewServer(db *gorm.DB, lookup Lookup, opts ...ServerOption) *Server {
 // Register adds the routes to e.
 func (s *Server) Register(e *echo.Echo) {
 	e.GET("/auths/loginTypes/:name/login", s.needDB(s.login))
-	e.GET("/auths/loginTypes/:name/callback", s.needDB(s.callback))
+	e.GET("/auths/loginTypes/:name/callback", s.needDB(s.observed(s.callback)))
 	e.GET("/auths/session", s.needDB(s.session))
 	e.POST("/auths/logout", s.needDB(s.logout))
+}
+
+// Outcome keys under which a callback leaves its result on the echo
+// context, for the request log.
+const (
+	OutcomeKey = "jit.outcome"
+	ErrCodeKey = "jit.errcode"
+	ElementKey = "jit.element"
+)
+
+// WithLoginObserver is told the outcome of every callback: "ok" or the
+// error code, and WeChat's errcode when WeChat refused (else 0).
+func WithLoginObserver(f func(element, outcome string, errcode int)) ServerOption {
+	return func(s *Server) { s.observe = f }
+}
+
+// observed records a callback's outcome for metrics and the request log.
+// Names that are not login elements are counted as "unknown", so request
+// paths cannot grow the metric's label set.
+func (s *Server) observed(h echo.HandlerFunc) echo.HandlerFunc {
+	return func(c echo.Context) error {
+		err := h(c)
+		element := "unknown"
+		if name := "auths.loginTypes." + c.Param("name"); s.isLogin(name) {
+			element = name
+		}
+		outcome, errcode := "ok", 0
+		var fe *Error
+		switch {
+		case errors.As(err, &fe):
+			outcome, errcode = fe.Code, fe.ErrCode
+		case err != nil:
+			outcome = "internal"
+		}
+		c.Set(ElementKey, element)
+		c.Set(OutcomeKey, outcome)
+		if errcode != 0 {
+			c.Set(ErrCodeKey, errcode)
+		}
+		if s.observe != nil {
+			s.observe(element, outcome, errcode)
+		}
+		return err
+	}
+}
+
+func (s *Server) isLogin(name string) bool {
+	el, ok := s.lookup(name)
+	_, isWechat := el.(*WechatLogin)
+	return ok && isWechat
 }
 
 // needDB answers 503 when the app was opened without a database

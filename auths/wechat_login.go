@@ -118,6 +118,9 @@ func (w *WechatLogin) Provision(_ context.Context, inst *elements.Instance) erro
 	if inst.Host.HTTPClient != nil {
 		opts = append(opts, services.WithHTTPClient(inst.Host.HTTPClient))
 	}
+	if inst.Host.ObserveUpstream != nil {
+		opts = append(opts, services.WithObserver(inst.Host.ObserveUpstream))
+	}
 	if inst.Host.Sealer != nil {
 		opts = append(opts, services.WithTokenCipher(inst.Host.Sealer))
 	}

@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"sort"
 	"sync"
+	"time"
 
 	"gorm.io/gorm"
 )
@@ -78,6 +79,9 @@ type Host struct {
 	HTTPClient *http.Client // for calls to upstream services
 	Logger     *slog.Logger
 	Sealer     Sealer // encrypts secrets at rest; nil when no key is configured
+	// ObserveUpstream, when set, is told of every call an element makes to
+	// an upstream service (endpoint, duration, error), for metrics.
+	ObserveUpstream func(endpoint string, took time.Duration, err error)
 }
 
 // Sealer encrypts values stored in the database, such as WeChat tokens.

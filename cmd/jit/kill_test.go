@@ -158,3 +158,58 @@ func TestSIGKILLDuringLoginsLosesNothingAnswered(t *testing.T) {
 		t.Fatalf("only %d answered logins checked", n)
 	}
 }
+
+// SIGTERM stops accepting, lets an in-flight callback finish, and exits 0.
+func TestSIGTERMFinishesInFlightCallbacks(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds and runs the command")
+	}
+	sim := wechatsim.New(wechatsim.WithApp(killAppID, killSecret))
+	fake := httptest.NewServer(sim)
+	defer fake.Close()
+	app := t.TempDir()
+	el := filepath.Join(app, "auths", "loginTypes", "KillLogin")
+	os.MkdirAll(el, 0o755)
+	os.WriteFile(filepath.Join(el, "e.json"), []byte(`{"title":"k","type":"auths.loginTypes.WechatPublicType"}`), 0o644)
+	os.WriteFile(filepath.Join(el, "KillLogin.json"), []byte(`{"appId":"`+killAppID+`","appSecret":"{{WECHAT_APP_SECRET}}",
+		"authorizeUrl":"{{WECHAT_AUTHORIZE_URL}}","apiBaseUrls":["{{WECHAT_API_BASE}}"]}`), 0o644)
+	env := []string{"WECHAT_APP_SECRET=" + killSecret, "WECHAT_AUTHORIZE_URL=" + fake.URL + "/connect/oauth2/authorize", "WECHAT_API_BASE=" + fake.URL}
+	cmd, base := startServer(t, buildJit(t), app, filepath.Join(t.TempDir(), "term.db"), env)
+
+	jar, _ := cookiejar.New(nil)
+	c := &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := c.Get(base + "/auths/loginTypes/KillLogin/login?redirectUrl=/ok")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	sim.Inject(wechatsim.Fault{Endpoint: wechatsim.EndpointAccessToken, Delay: 700 * time.Millisecond})
+	code := sim.IssueCode(killAppID, sim.Users()[0].OpenID, "snsapi_userinfo")
+
+	done := make(chan int, 1)
+	go func() {
+		resp, err := c.Get(base + "/auths/loginTypes/KillLogin/callback?code=" + code + "&state=" + loc.Query().Get("state"))
+		if err != nil {
+			done <- 0
+			return
+		}
+		resp.Body.Close()
+		done <- resp.StatusCode
+	}()
+	for sim.Calls(wechatsim.EndpointAccessToken) == 0 { // the callback is now waiting on WeChat
+		time.Sleep(5 * time.Millisecond)
+	}
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if status := <-done; status != http.StatusFound {
+		t.Fatalf("in-flight callback during shutdown: %d, want 302", status)
+	}
+	if err := cmd.Wait(); err != nil {
+		t.Fatalf("exit after SIGTERM: %v", err)
+	}
+	if _, err := http.Get(base + "/healthz"); err == nil {
+		t.Fatal("still accepting after shutdown")
+	}
+}
