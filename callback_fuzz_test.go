@@ -2,6 +2,7 @@ package jit_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -22,7 +23,7 @@ func FuzzCallbackParams(f *testing.F) {
 	f.Cleanup(fake.Close)
 	env := map[string]string{"WECHAT_APP_SECRET": replicaSecret, "WECHAT_AUTHORIZE_URL": fake.URL + "/connect/oauth2/authorize", "WECHAT_API_BASE": fake.URL}
 	app, err := jit.OpenFS(context.Background(), replicaApp, ".", jit.WithoutReload(),
-		jit.WithDatabase(filepath.Join(f.TempDir(), "fuzz.db")),
+		jit.WithDatabase(filepath.Join(f.TempDir(), "fuzz.db")), jit.WithLogger(slog.New(slog.DiscardHandler)),
 		jit.WithLookupEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }))
 	if err != nil {
 		f.Fatal(err)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/http/cookiejar"
@@ -75,6 +76,7 @@ type replica struct {
 func startReplica(t *testing.T, dsn string, env map[string]string) *replica {
 	t.Helper()
 	app, err := jit.OpenFS(context.Background(), replicaApp, ".", jit.WithoutReload(), jit.WithDatabase(dsn),
+		jit.WithLogger(slog.New(slog.DiscardHandler)),
 		jit.WithLookupEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }))
 	if err != nil {
 		t.Fatal(err)
