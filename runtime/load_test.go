@@ -533,3 +533,45 @@ func TestIsolatedRegistry(t *testing.T) {
 		t.Errorf("iso.W kind %s", e.Kind)
 	}
 }
+
+// Using an official Type without importing the Go package that registers
+// it is a load error naming the import, as database/sql does for drivers.
+func TestForgottenImportOfAnOfficialType(t *testing.T) {
+	t.Parallel()
+	app := fstest.MapFS{
+		"auths/loginTypes/L/e.json":      {Data: []byte(`{"type":"auths.loginTypes.WechatPublicType"}`)},
+		"auths/loginTypes/M/e.json":      {Data: []byte(`{"type":"auths.loginTypes.MyType"}`)},
+		"auths/loginTypes/MyType/e.json": {Data: []byte(`{"type":"auths.loginTypes.WechatPublicType"}`)},
+	}
+	const forgotten = `auths.loginTypes.WechatPublicType has no Go implementation registered: forgotten import of "github.com/jitwx/jit/auths"?`
+	for name, tc := range map[string]struct {
+		layers []runtime.Layer
+		want   []string
+	}{
+		"with the built-in folders": {[]runtime.Layer{{Name: "app", FS: app}, {Name: "builtin", FS: auths.Builtin()}}, []string{
+			"error auths/loginTypes/L/e.json: type: " + forgotten,
+			"error auths/loginTypes/M/e.json: type: " + forgotten,
+		}},
+		// Without them MyType itself cannot load, and says why.
+		"without them": {[]runtime.Layer{{Name: "app", FS: app}}, []string{
+			"error auths/loginTypes/L/e.json: type: " + forgotten,
+			"error auths/loginTypes/M/e.json: type: type auths.loginTypes.MyType is invalid (see auths/loginTypes/MyType/e.json)",
+			"error auths/loginTypes/MyType/e.json: type: " + forgotten,
+		}},
+	} {
+		layers, want := tc.layers, tc.want
+		rt, err := runtime.New(context.Background(), layers, nil, runtime.WithRegistry(elements.NewRegistry()), runtime.WithLogger(quiet))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, l := range problemLines(rt.Snapshot().Problems()) {
+			if strings.HasPrefix(l, "error auths/loginTypes/") {
+				got = append(got, l)
+			}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: problems\n%s\nwant\n%s", name, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+}

@@ -91,9 +91,30 @@ func (rt *Runtime) resolve(name string, stack []string) *resolution {
 		}
 	}
 	if r.impl == "" && r.kind == elements.KindInstance {
+		if pkg, t := missingOfficialImport(r.chain); pkg != "" {
+			r.err = elements.Errorf(efile, "type", "%s has no Go implementation registered: forgotten import of %q?", t, pkg)
+			return r
+		}
 		r.kind, r.inertType = elements.KindInert, d.Type
 	}
 	return r
+}
+
+// officialPackages names the Go package that registers each official Type,
+// so a program that uses one without importing its package (as with a
+// database/sql driver) is told which import is missing instead of getting
+// an inert element.
+var officialPackages = map[string]string{
+	"auths.loginTypes.WechatPublicType": "github.com/jitwx/jit/auths",
+}
+
+func missingOfficialImport(chain []string) (pkg, typ string) {
+	for _, t := range chain {
+		if pkg, ok := officialPackages[t]; ok {
+			return pkg, t
+		}
+	}
+	return "", ""
 }
 
 // resolveUndefined handles a declared type that no layer defines.
@@ -107,6 +128,8 @@ func (rt *Runtime) resolveUndefined(r *resolution, d *elements.Definition, efile
 		if isTypeName(d.Name()) {
 			r.kind = elements.KindType
 		}
+	case officialPackages[d.Type] != "":
+		r.err = elements.Errorf(efile, "type", "%s has no Go implementation registered: forgotten import of %q?", d.Type, officialPackages[d.Type])
 	default:
 		if s := rt.closestType(d.Type); s != "" {
 			r.err = elements.Errorf(efile, "type", "unknown type %s (did you mean %s?)", d.Type, s)
