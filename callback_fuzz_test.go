@@ -1,8 +1,6 @@
 package jit_test
 
 import (
-	"context"
-	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -10,7 +8,6 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/jitwx/jit"
 	"github.com/jitwx/jit/auths/wechatsim"
 )
 
@@ -22,14 +19,7 @@ func FuzzCallbackParams(f *testing.F) {
 	fake := httptest.NewServer(sim)
 	f.Cleanup(fake.Close)
 	env := map[string]string{"WECHAT_APP_SECRET": replicaSecret, "WECHAT_AUTHORIZE_URL": fake.URL + "/connect/oauth2/authorize", "WECHAT_API_BASE": fake.URL}
-	app, err := jit.OpenFS(context.Background(), replicaApp, ".", jit.WithoutReload(),
-		jit.WithDatabase(filepath.Join(f.TempDir(), "fuzz.db")), jit.WithLogger(slog.New(slog.DiscardHandler)),
-		jit.WithLookupEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }))
-	if err != nil {
-		f.Fatal(err)
-	}
-	f.Cleanup(func() { app.Close() })
-	h := app.Handler()
+	h := startReplica(f, filepath.Join(f.TempDir(), "fuzz.db"), env).app.Handler()
 
 	f.Add("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "CODE", "BINDING")
 	f.Add("", "", "")

@@ -1,12 +1,10 @@
 package jit_test
 
 import (
-	"context"
 	"encoding/json"
 	"io"
 	"log/slog"
 	"net/http"
-	"net/http/httptest"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,16 +26,7 @@ func get(t *testing.T, url string) (int, string) {
 func TestHealthReadinessMetricsAndRequestLog(t *testing.T) {
 	sim, env := repFakeWechat(t)
 	logs := &lockedBuffer{}
-	app, err := jit.OpenFS(context.Background(), replicaApp, ".", jit.WithoutReload(),
-		jit.WithDatabase(filepath.Join(t.TempDir(), "o.db")),
-		jit.WithLogger(slog.New(slog.NewJSONHandler(logs, nil))),
-		jit.WithLookupEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
-	srv := httptest.NewServer(app.Handler())
-	defer srv.Close()
+	srv := startReplica(t, filepath.Join(t.TempDir(), "o.db"), env, jit.WithLogger(slog.New(slog.NewJSONHandler(logs, nil)))).srv
 
 	if code, body := get(t, srv.URL+"/healthz"); code != 200 || !strings.Contains(body, `"ok"`) {
 		t.Fatalf("healthz %d %s", code, body)
@@ -105,18 +94,8 @@ func TestHealthReadinessMetricsAndRequestLog(t *testing.T) {
 // The metrics of two Apps in one process are their own.
 func TestMetricsArePerApp(t *testing.T) {
 	_, env := repFakeWechat(t)
-	open := func() *httptest.Server {
-		app, err := jit.OpenFS(context.Background(), replicaApp, ".", jit.WithoutReload(),
-			jit.WithDatabase(filepath.Join(t.TempDir(), "m.db")), jit.WithLogger(slog.New(slog.DiscardHandler)),
-			jit.WithLookupEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }))
-		if err != nil {
-			t.Fatal(err)
-		}
-		srv := httptest.NewServer(app.Handler())
-		t.Cleanup(func() { srv.Close(); app.Close() })
-		return srv
-	}
-	a, b := open(), open()
+	a := startReplica(t, filepath.Join(t.TempDir(), "a.db"), env).srv
+	b := startReplica(t, filepath.Join(t.TempDir(), "b.db"), env).srv
 	_, _ = get(t, a.URL+"/auths/loginTypes/ShopLogin/callback?state=AAAA")
 	_, mb := get(t, b.URL+"/metrics")
 	if strings.Contains(mb, "jit_login_attempts_total{") {
@@ -126,16 +105,9 @@ func TestMetricsArePerApp(t *testing.T) {
 
 func TestReadyzFailsWhenTheDatabaseIsGone(t *testing.T) {
 	_, env := repFakeWechat(t)
-	app, err := jit.OpenFS(context.Background(), replicaApp, ".", jit.WithoutReload(),
-		jit.WithDatabase(filepath.Join(t.TempDir(), "gone.db")), jit.WithLogger(slog.New(slog.DiscardHandler)),
-		jit.WithLookupEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer app.Close()
-	srv := httptest.NewServer(app.Handler())
-	defer srv.Close()
-	sqlDB, _ := app.DB().DB()
+	r := startReplica(t, filepath.Join(t.TempDir(), "gone.db"), env)
+	srv := r.srv
+	sqlDB, _ := r.app.DB().DB()
 	sqlDB.Close()
 	if code, body := get(t, srv.URL+"/readyz"); code != http.StatusServiceUnavailable || !strings.Contains(body, `"database":"unreachable"`) {
 		t.Fatalf("readyz with the database closed: %d %s", code, body)

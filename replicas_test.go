@@ -73,11 +73,18 @@ type replica struct {
 	srv *httptest.Server
 }
 
-func startReplica(t *testing.T, dsn string, env map[string]string) *replica {
+// openReplicaApp opens the one-element test app on dsn, with env as its
+// environment, quiet and without reload; extra options come last and win.
+func openReplicaApp(dsn string, env map[string]string, extra ...jit.Option) (*jit.App, error) {
+	opts := append([]jit.Option{jit.WithoutReload(), jit.WithDatabase(dsn), jit.WithLogger(slog.New(slog.DiscardHandler)),
+		jit.WithLookupEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok })}, extra...)
+	return jit.OpenFS(context.Background(), replicaApp, ".", opts...)
+}
+
+// startReplica serves the test app until the test ends.
+func startReplica(t testing.TB, dsn string, env map[string]string, extra ...jit.Option) *replica {
 	t.Helper()
-	app, err := jit.OpenFS(context.Background(), replicaApp, ".", jit.WithoutReload(), jit.WithDatabase(dsn),
-		jit.WithLogger(slog.New(slog.DiscardHandler)),
-		jit.WithLookupEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }))
+	app, err := openReplicaApp(dsn, env, extra...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -284,8 +291,7 @@ func TestSecretKeyEncryptsTokensAndAWrongKeyStopsStartup(t *testing.T) {
 	}
 
 	env["JIT_SECRET_KEY"] = strings.Repeat("other!", 8)
-	_, err = jit.OpenFS(context.Background(), replicaApp, ".", jit.WithoutReload(), jit.WithDatabase(dsn),
-		jit.WithLookupEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }))
+	_, err = openReplicaApp(dsn, env)
 	if !errors.Is(err, models.ErrWrongKey) || !strings.Contains(err.Error(), "JIT_SECRET_KEY") {
 		t.Fatalf("opening with another key: %v", err)
 	}

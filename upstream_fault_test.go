@@ -1,8 +1,6 @@
 package jit_test
 
 import (
-	"context"
-	"log/slog"
 	"net"
 	"net/http"
 	"net/http/httptest"
@@ -19,16 +17,7 @@ import (
 func openWithUpstream(t *testing.T, apiBase string, timeout time.Duration) *httptest.Server {
 	t.Helper()
 	env := map[string]string{"WECHAT_APP_SECRET": replicaSecret, "WECHAT_AUTHORIZE_URL": "https://open.weixin.qq.com/connect/oauth2/authorize", "WECHAT_API_BASE": apiBase}
-	app, err := jit.OpenFS(context.Background(), replicaApp, ".", jit.WithoutReload(),
-		jit.WithDatabase(filepath.Join(t.TempDir(), "up.db")), jit.WithLogger(slog.New(slog.DiscardHandler)),
-		jit.WithHTTPClient(&http.Client{Timeout: timeout}),
-		jit.WithLookupEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := httptest.NewServer(app.Handler())
-	t.Cleanup(func() { srv.Close(); app.Close() })
-	return srv
+	return startReplica(t, filepath.Join(t.TempDir(), "up.db"), env, jit.WithHTTPClient(&http.Client{Timeout: timeout})).srv
 }
 
 func TestUpstreamRefusingConnectionsGives502(t *testing.T) {

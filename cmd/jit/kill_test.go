@@ -37,6 +37,28 @@ func buildJit(t *testing.T) string {
 	return bin
 }
 
+// writeKillApp writes a one-element app pointed at a fake WeChat and
+// returns its folder and the environment the server needs.
+func writeKillApp(t *testing.T, fakeURL string) (string, []string) {
+	t.Helper()
+	app := t.TempDir()
+	el := filepath.Join(app, "auths", "loginTypes", "KillLogin")
+	if err := os.MkdirAll(el, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	files := map[string]string{
+		"e.json": `{"title":"k","type":"auths.loginTypes.WechatPublicType"}`,
+		"KillLogin.json": `{"appId":"` + killAppID + `","appSecret":"{{WECHAT_APP_SECRET}}",
+			"authorizeUrl":"{{WECHAT_AUTHORIZE_URL}}","apiBaseUrls":["{{WECHAT_API_BASE}}"]}`,
+	}
+	for name, body := range files {
+		if err := os.WriteFile(filepath.Join(el, name), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return app, []string{"WECHAT_APP_SECRET=" + killSecret, "WECHAT_AUTHORIZE_URL=" + fakeURL + "/connect/oauth2/authorize", "WECHAT_API_BASE=" + fakeURL}
+}
+
 // startServer runs `jit serve` and returns its base URL once it listens.
 func startServer(t *testing.T, bin, appDir, dbPath string, env []string) (*exec.Cmd, string) {
 	t.Helper()
@@ -75,15 +97,7 @@ func TestSIGKILLDuringLoginsLosesNothingAnswered(t *testing.T) {
 	fake := httptest.NewServer(sim)
 	defer fake.Close()
 
-	app := t.TempDir()
-	el := filepath.Join(app, "auths", "loginTypes", "KillLogin")
-	if err := os.MkdirAll(el, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	os.WriteFile(filepath.Join(el, "e.json"), []byte(`{"title":"k","type":"auths.loginTypes.WechatPublicType"}`), 0o644)
-	os.WriteFile(filepath.Join(el, "KillLogin.json"), []byte(`{"appId":"`+killAppID+`","appSecret":"{{WECHAT_APP_SECRET}}",
-		"authorizeUrl":"{{WECHAT_AUTHORIZE_URL}}","apiBaseUrls":["{{WECHAT_API_BASE}}"]}`), 0o644)
-	env := []string{"WECHAT_APP_SECRET=" + killSecret, "WECHAT_AUTHORIZE_URL=" + fake.URL + "/connect/oauth2/authorize", "WECHAT_API_BASE=" + fake.URL}
+	app, env := writeKillApp(t, fake.URL)
 	dbPath := filepath.Join(t.TempDir(), "kill.db")
 	bin := buildJit(t)
 	cmd, base := startServer(t, bin, app, dbPath, env)
@@ -167,13 +181,7 @@ func TestSIGTERMFinishesInFlightCallbacks(t *testing.T) {
 	sim := wechatsim.New(wechatsim.WithApp(killAppID, killSecret))
 	fake := httptest.NewServer(sim)
 	defer fake.Close()
-	app := t.TempDir()
-	el := filepath.Join(app, "auths", "loginTypes", "KillLogin")
-	os.MkdirAll(el, 0o755)
-	os.WriteFile(filepath.Join(el, "e.json"), []byte(`{"title":"k","type":"auths.loginTypes.WechatPublicType"}`), 0o644)
-	os.WriteFile(filepath.Join(el, "KillLogin.json"), []byte(`{"appId":"`+killAppID+`","appSecret":"{{WECHAT_APP_SECRET}}",
-		"authorizeUrl":"{{WECHAT_AUTHORIZE_URL}}","apiBaseUrls":["{{WECHAT_API_BASE}}"]}`), 0o644)
-	env := []string{"WECHAT_APP_SECRET=" + killSecret, "WECHAT_AUTHORIZE_URL=" + fake.URL + "/connect/oauth2/authorize", "WECHAT_API_BASE=" + fake.URL}
+	app, env := writeKillApp(t, fake.URL)
 	cmd, base := startServer(t, buildJit(t), app, filepath.Join(t.TempDir(), "term.db"), env)
 
 	jar, _ := cookiejar.New(nil)
