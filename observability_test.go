@@ -36,7 +36,7 @@ func TestHealthReadinessMetricsAndRequestLog(t *testing.T) {
 	}
 
 	// One good login, one refused with a WeChat errcode.
-	c := repBrowser(t)
+	c := repBrowser()
 	state, err := repStartLogin(t, c, srv.URL)
 	if err != nil {
 		t.Fatal(err)

@@ -79,7 +79,7 @@ func TestHotReloadUnderLoad(t *testing.T) {
 					return
 				default:
 				}
-				c := repBrowser(t)
+				c := repBrowser()
 				state, err := repStartLogin(t, c, srv.URL)
 				if err == nil {
 					code := sim.IssueCode(replicaAppID, sim.Users()[(w+i)%len(sim.Users())].OpenID, "snsapi_userinfo")

@@ -41,30 +41,44 @@ var replicaApp = fstest.MapFS{
 		"authorizeUrl": "{{WECHAT_AUTHORIZE_URL}}", "apiBaseUrls": ["{{WECHAT_API_BASE}}"]}`)},
 }
 
-// sharedDatabase returns a DSN both replicas use: a fresh schema on the
+// pgServer is the local PostgreSQL the tests use when it answers.
+const pgServer = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// freshPGSchema creates a schema on the local PostgreSQL server, dropped
+// when the test ends, and returns a DSN that uses it.
+func freshPGSchema(tb testing.TB, prefix string) (string, error) {
+	c, err := net.DialTimeout("tcp", "127.0.0.1:5432", time.Second)
+	if err != nil {
+		return "", err
+	}
+	c.Close()
+	db, err := sql.Open("pgx", pgServer)
+	if err != nil {
+		return "", err
+	}
+	schema := fmt.Sprintf("%s_%d", prefix, time.Now().UnixNano())
+	if _, err := db.Exec("CREATE SCHEMA " + schema); err != nil {
+		db.Close()
+		return "", err
+	}
+	tb.Cleanup(func() { db.Exec("DROP SCHEMA " + schema + " CASCADE"); db.Close() })
+	return pgServer + "&search_path=" + schema, nil
+}
+
+// repSharedDatabase returns a DSN both replicas use: a fresh schema on the
 // local PostgreSQL server when it answers, else one SQLite file.
-func repSharedDatabase(t *testing.T) (dsn, kind string) {
+func repSharedDatabase(t testing.TB) (dsn, kind string) {
 	t.Helper()
-	const server = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 	if os.Getenv("JIT_TEST_DB") == "sqlite" {
 		t.Log("JIT_TEST_DB=sqlite: replicas share a SQLite file")
 		return filepath.Join(t.TempDir(), "shared.db"), "sqlite"
 	}
-	if c, err := net.DialTimeout("tcp", "127.0.0.1:5432", time.Second); err == nil {
-		c.Close()
-		db, err := sql.Open("pgx", server)
-		if err == nil {
-			schema := fmt.Sprintf("jit_replicas_%d", time.Now().UnixNano())
-			if _, err = db.Exec("CREATE SCHEMA " + schema); err == nil {
-				t.Cleanup(func() { db.Exec("DROP SCHEMA " + schema + " CASCADE"); db.Close() })
-				t.Logf("replicas share PostgreSQL (schema %s)", schema)
-				return server + "&search_path=" + schema, "postgres"
-			}
-			db.Close()
-		}
-		t.Logf("PostgreSQL answers but is unusable (%v); using SQLite", err)
+	dsn, err := freshPGSchema(t, "jit_replicas")
+	if err == nil {
+		t.Log("replicas share PostgreSQL")
+		return dsn, "postgres"
 	}
-	t.Log("PostgreSQL is not available: replicas share a SQLite file")
+	t.Logf("PostgreSQL is not available (%v): replicas share a SQLite file", err)
 	return filepath.Join(t.TempDir(), "shared.db"), "sqlite"
 }
 
@@ -93,7 +107,7 @@ func startReplica(t testing.TB, dsn string, env map[string]string, extra ...jit.
 	return &replica{app: app, srv: srv}
 }
 
-func repFakeWechat(t *testing.T) (*wechatsim.Server, map[string]string) {
+func repFakeWechat(t testing.TB) (*wechatsim.Server, map[string]string) {
 	sim := wechatsim.New(wechatsim.WithApp(replicaAppID, replicaSecret))
 	srv := httptest.NewServer(sim)
 	t.Cleanup(srv.Close)
@@ -104,7 +118,7 @@ func repFakeWechat(t *testing.T) (*wechatsim.Server, map[string]string) {
 	}
 }
 
-func repBrowser(t *testing.T) *http.Client {
+func repBrowser() *http.Client {
 	jar, _ := cookiejar.New(nil)
 	return &http.Client{Jar: jar, Timeout: 30 * time.Second,
 		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
@@ -155,7 +169,7 @@ func TestTwoReplicasShareLoginsAndSessions(t *testing.T) {
 
 	// Cookies ignore ports, so one jar is one browser talking to both
 	// replicas behind a load balancer.
-	c := repBrowser(t)
+	c := repBrowser()
 	state, err := repStartLogin(t, c, a.srv.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -186,7 +200,7 @@ func TestLogoutEndsTheSessionServerSide(t *testing.T) {
 	sim, env := repFakeWechat(t)
 	a := startReplica(t, dsn, env)
 	b := startReplica(t, dsn, env)
-	c := repBrowser(t)
+	c := repBrowser()
 	state, err := repStartLogin(t, c, a.srv.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -240,7 +254,7 @@ func TestConcurrentLoginsAcrossReplicasKeepOneRowPerUser(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := repBrowser(t)
+			c := repBrowser()
 			start, land := reps[i%2], reps[(i/2)%2]
 			state, err := repStartLogin(t, c, start.srv.URL)
 			if err != nil {
@@ -274,7 +288,7 @@ func TestSecretKeyEncryptsTokensAndAWrongKeyStopsStartup(t *testing.T) {
 	sim, env := repFakeWechat(t)
 	env["JIT_SECRET_KEY"] = strings.Repeat("s3cr3t", 8)
 	r := startReplica(t, dsn, env)
-	c := repBrowser(t)
+	c := repBrowser()
 	state, err := repStartLogin(t, c, r.srv.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -302,7 +316,7 @@ func TestSecretKeyEncryptsTokensAndAWrongKeyStopsStartup(t *testing.T) {
 func TestDuplicateCallbackAfterLogoutIsRefused(t *testing.T) {
 	sim, env := repFakeWechat(t)
 	r := startReplica(t, filepath.Join(t.TempDir(), "dup.db"), env)
-	c := repBrowser(t)
+	c := repBrowser()
 	state, err := repStartLogin(t, c, r.srv.URL)
 	if err != nil {
 		t.Fatal(err)

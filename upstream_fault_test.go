@@ -28,7 +28,7 @@ func TestUpstreamRefusingConnectionsGives502(t *testing.T) {
 	dead := "http://" + ln.Addr().String()
 	ln.Close() // nothing listens there now: connection refused
 	srv := openWithUpstream(t, dead, 2*time.Second)
-	c := repBrowser(t)
+	c := repBrowser()
 	state, err := repStartLogin(t, c, srv.URL)
 	if err != nil {
 		t.Fatal(err)
@@ -66,7 +66,7 @@ func TestUpstreamHangingGives504AndRecovers(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			c := repBrowser(t)
+			c := repBrowser()
 			state, err := repStartLogin(t, c, srv.URL)
 			if err != nil {
 				t.Error(err)
@@ -104,7 +104,7 @@ func TestUpstreamHangingGives504AndRecovers(t *testing.T) {
 	}
 
 	hanging.Store(false)
-	c := repBrowser(t)
+	c := repBrowser()
 	state, err := repStartLogin(t, c, srv.URL)
 	if err != nil {
 		t.Fatal(err)
