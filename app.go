@@ -255,6 +255,7 @@ func (a *App) Close() error {
 	if a.rt != nil {
 		errs = append(errs, a.rt.Close())
 	}
+	a.opts.httpClient.CloseIdleConnections()
 	if a.db != nil {
 		if sqlDB, err := a.db.DB(); err == nil {
 			errs = append(errs, sqlDB.Close())

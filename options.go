@@ -31,9 +31,20 @@ func defaultOptions() options {
 	return options{
 		reload:     true,
 		logger:     slog.Default(),
-		httpClient: &http.Client{Timeout: 10 * time.Second},
+		httpClient: &http.Client{Timeout: 10 * time.Second, Transport: upstreamTransport()},
 		lookupEnv:  os.LookupEnv,
 	}
+}
+
+// upstreamTransport is http.DefaultTransport with room for the connections
+// a busy login server keeps open to WeChat: the default keeps two idle
+// connections per host, so concurrent logins would reconnect (and redo
+// TLS) on most calls.
+func upstreamTransport() *http.Transport {
+	t := http.DefaultTransport.(*http.Transport).Clone()
+	t.MaxIdleConns = 256
+	t.MaxIdleConnsPerHost = 64
+	return t
 }
 
 // WithoutReload turns off watching the app folder for changes.
