@@ -51,6 +51,9 @@ func (a *App) buildHandler() (http.Handler, error) {
 	e.Use(middleware.RequestID(), a.accessLog, a.recoverPanics)
 
 	serverOpts := []auths.ServerOption{auths.WithServerLogger(a.opts.logger), auths.WithLoginObserver(a.metrics.observeLogin)}
+	if a.opts.sessionTTL > 0 {
+		serverOpts = append(serverOpts, auths.WithSessionTTL(a.opts.sessionTTL))
+	}
 	if a.opts.publicURL != "" {
 		u, err := url.Parse(a.opts.publicURL)
 		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {

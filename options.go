@@ -22,6 +22,7 @@ type options struct {
 	dev         bool
 	noDB        bool
 	reloadHook  func(error)
+	sessionTTL  time.Duration
 	devSelfURL  string
 	runtimeOpts []runtime.Option
 	watchOpts   []runtime.WatchOption
@@ -97,3 +98,6 @@ func WithoutDatabase() Option { return func(o *options) { o.noDB = true } }
 func WithDevSimulator(selfURL string) Option {
 	return func(o *options) { o.dev, o.devSelfURL = true, selfURL }
 }
+
+// WithSessionTTL sets how long a login lasts (default 7 days).
+func WithSessionTTL(d time.Duration) Option { return func(o *options) { o.sessionTTL = d } }

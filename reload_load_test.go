@@ -8,6 +8,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -105,5 +106,52 @@ func TestHotReloadUnderLoad(t *testing.T) {
 	t.Logf("%d logins during %d reloads, %d failed", logins.Load(), reloads.Load(), failures.Load())
 	if p := app.Problems(); p.HasErrors() {
 		t.Fatalf("problems after the rewrites: %v", p.Err())
+	}
+}
+
+// Editing the config's state marker while a user is on WeChat's consent
+// page does not break that user's login.
+func TestStateMarkerEditedMidLogin(t *testing.T) {
+	sim, env := repFakeWechat(t)
+	dir := t.TempDir()
+	el := filepath.Join(dir, "auths", "loginTypes", "ShopLogin")
+	if err := os.MkdirAll(el, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(el, "e.json"), replicaApp["auths/loginTypes/ShopLogin/e.json"].Data, 0o644)
+	writeCfg := func(marker string) {
+		body := fmt.Sprintf(`{"appId": %q, "appSecret": "{{WECHAT_APP_SECRET}}", "state": %q,
+			"authorizeUrl": "{{WECHAT_AUTHORIZE_URL}}", "apiBaseUrls": ["{{WECHAT_API_BASE}}"]}`, replicaAppID, marker)
+		if err := os.WriteFile(filepath.Join(el, "ShopLogin.json"), []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writeCfg("shopA")
+	reloaded := make(chan struct{}, 16)
+	app, err := jit.Open(context.Background(), dir, jit.WithDatabase(filepath.Join(t.TempDir(), "m.db")),
+		jit.WithLogger(slog.New(slog.DiscardHandler)), jit.WithDebounce(5*time.Millisecond),
+		jit.WithReloadHook(func(error) { reloaded <- struct{}{} }),
+		jit.WithLookupEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer app.Close()
+	srv := httptest.NewServer(app.Handler())
+	defer srv.Close()
+
+	c := repBrowser()
+	state, err := repStartLogin(t, c, srv.URL)
+	if err != nil || !strings.HasPrefix(state, "shopA") {
+		t.Fatalf("state %q, %v", state, err)
+	}
+	writeCfg("shopB")
+	select {
+	case <-reloaded:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no reload")
+	}
+	code := sim.IssueCode(replicaAppID, sim.Users()[0].OpenID, "snsapi_userinfo")
+	if status, _, err := repFinishLogin(c, srv.URL, code, state); err != nil || status != http.StatusFound {
+		t.Fatalf("callback after the marker changed: %d %v", status, err)
 	}
 }

@@ -22,6 +22,7 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/jitwx/jit"
+	"github.com/jitwx/jit/auths"
 	"github.com/jitwx/jit/auths/wechatsim"
 	"github.com/jitwx/jit/models"
 )
@@ -342,5 +343,36 @@ func TestDuplicateCallbackAfterLogoutIsRefused(t *testing.T) {
 	}
 	if n := sim.Calls(wechatsim.EndpointAccessToken); n != 1 {
 		t.Fatalf("%d code exchanges, want 1", n)
+	}
+}
+
+func TestSessionTTL(t *testing.T) {
+	sim, env := repFakeWechat(t)
+	r := startReplica(t, filepath.Join(t.TempDir(), "ttl.db"), env, jit.WithSessionTTL(90*time.Minute))
+	c := repBrowser()
+	state, err := repStartLogin(t, c, r.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp, err := c.Get(r.srv.URL + "/auths/loginTypes/ShopLogin/callback?state=" + state + "&code=" + sim.IssueCode(replicaAppID, sim.Users()[0].OpenID, "snsapi_userinfo"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	maxAge := -1
+	for _, ck := range resp.Cookies() {
+		if ck.Name == "jit_session" {
+			maxAge = ck.MaxAge
+		}
+	}
+	if maxAge != 90*60 {
+		t.Fatalf("session cookie Max-Age %d, want %d", maxAge, 90*60)
+	}
+	var sess auths.Session
+	if err := r.app.DB().Take(&sess).Error; err != nil {
+		t.Fatal(err)
+	}
+	if d := sess.ExpiresAt.Sub(sess.CreatedAt); d != 90*time.Minute {
+		t.Fatalf("session row lasts %v", d)
 	}
 }

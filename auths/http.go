@@ -224,7 +224,7 @@ func (s *Server) callback(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	c.Response().Header().Set("Cache-Control", "no-store")
-	st, binding, code, ferr := callbackParams(c, w)
+	st, binding, code, ferr := callbackParams(c)
 	if ferr != nil {
 		s.logger.InfoContext(ctx, "login refused", "element", w.FullName(), "outcome", ferr.Code)
 		return ferr
@@ -276,16 +276,19 @@ func (s *Server) callback(c echo.Context) error {
 }
 
 // callbackParams checks what can be checked without the database.
-func callbackParams(c echo.Context, w *WechatLogin) (state, binding, code string, _ *Error) {
+func callbackParams(c echo.Context) (state, binding, code string, _ *Error) {
 	raw := c.QueryParam("state")
 	code = c.QueryParam("code")
 	if raw == "" {
 		return "", "", "", fail(http.StatusBadRequest, "state_missing", "the callback has no state; start the login again")
 	}
-	st, ok := strings.CutPrefix(raw, w.StateMarker())
-	if !ok || !validToken(st, 64) {
+	// The per-login token is the last tokenLen characters; the configured
+	// marker before it may have been edited (hot reload) since the login
+	// started, and the token alone is what the database knows.
+	if len(raw) < tokenLen || len(raw) > 128 || !validToken(raw, 128) {
 		return "", "", "", fail(http.StatusBadRequest, "state_invalid", "the callback's state is not one this server issued")
 	}
+	st := raw[len(raw)-tokenLen:]
 	ck, err := c.Cookie(BindingCookie)
 	if err != nil || !validToken(ck.Value, 64) {
 		return "", "", "", fail(http.StatusForbidden, "state_browser_mismatch", "this login was started in another browser; start it again here")
@@ -545,6 +548,9 @@ func safeRedirect(raw string, base *url.URL, reqHost string, allowed []string) (
 	}
 	return "", fmt.Errorf("must stay on this site; %s is not an allowed host", u.Hostname())
 }
+
+// tokenLen is the length of newToken's result.
+const tokenLen = 26
 
 // newToken returns 128 random bits as 26 letters and digits
 // (crypto/rand.Text): WeChat's state allows nothing else.
