@@ -376,3 +376,37 @@ func TestSessionTTL(t *testing.T) {
 		t.Fatalf("session row lasts %v", d)
 	}
 }
+
+// Android's double redirect where the browser drops the first callback
+// while WeChat is still answering: the first exchange finishes anyway and
+// the second callback is logged in from it, without a second exchange.
+func TestDuplicateCallbackAfterTheFirstWasDropped(t *testing.T) {
+	sim, env := repFakeWechat(t)
+	r := startReplica(t, filepath.Join(t.TempDir(), "drop.db"), env)
+	c := repBrowser()
+	state, err := repStartLogin(t, c, r.srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	code := sim.IssueCode(replicaAppID, sim.Users()[0].OpenID, "snsapi_userinfo")
+	sim.Inject(wechatsim.Fault{Endpoint: wechatsim.EndpointAccessToken, Delay: 300 * time.Millisecond})
+	impatient := *c
+	impatient.Timeout = 100 * time.Millisecond
+	if _, _, err := repFinishLogin(&impatient, r.srv.URL, code, state); err == nil {
+		t.Fatal("the first callback was meant to be dropped by the browser")
+	}
+	start := time.Now()
+	status, loc, err := repFinishLogin(c, r.srv.URL, code, state)
+	if err != nil || status != http.StatusFound || loc != "/done" {
+		t.Fatalf("second callback: %d %q %v", status, loc, err)
+	}
+	if took := time.Since(start); took > 5*time.Second {
+		t.Fatalf("second callback took %v", took)
+	}
+	if n := sim.Calls(wechatsim.EndpointAccessToken); n != 1 {
+		t.Fatalf("%d code exchanges, want 1", n)
+	}
+	if got := repSessionStatus(t, c, r.srv.URL); got != http.StatusOK {
+		t.Fatalf("session: %d", got)
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"gorm.io/gorm"
@@ -213,8 +214,12 @@ func (s *Server) sweep(ctx context.Context, now time.Time) {
 	if now.UnixNano()-last < int64(time.Minute) || !s.lastSweep.CompareAndSwap(last, now.UnixNano()) {
 		return
 	}
-	s.db.WithContext(ctx).Where("expires_at < ?", now.Add(-time.Hour)).Delete(&LoginState{})
-	s.db.WithContext(ctx).Where("expires_at < ?", now).Delete(&Session{})
+	// An hour's grace: a logged-out session row is what refuses a late
+	// duplicate callback of its login, and states outlive their sessions'
+	// duplicate window.
+	old := now.Add(-time.Hour)
+	s.db.WithContext(ctx).Where("expires_at < ?", old).Delete(&LoginState{})
+	s.db.WithContext(ctx).Where("expires_at < ?", old).Delete(&Session{})
 }
 
 func (s *Server) callback(c echo.Context) error {
@@ -272,7 +277,7 @@ func (s *Server) callback(c echo.Context) error {
 	s.logger.InfoContext(ctx, "login", "element", w.FullName(), "outcome", "ok")
 	// The session row, tagged with the state, is also what marks the login
 	// done for a duplicate callback.
-	return s.startSession(c.Request().Context(), c, w, openid, st, claimed[0].RedirectURL)
+	return s.startSession(xctx, c, w, openid, st, claimed[0].RedirectURL)
 }
 
 // callbackParams checks what can be checked without the database.
@@ -516,8 +521,8 @@ func safeRedirect(raw string, base *url.URL, reqHost string, allowed []string) (
 	if raw == "" {
 		return "/", nil
 	}
-	if len(raw) > 2048 {
-		return "", errors.New("is too long")
+	if !utf8.ValidString(raw) {
+		return "", errors.New("is not valid UTF-8")
 	}
 	for _, r := range raw {
 		if r < 0x20 || r == 0x7f || r == '\\' {
@@ -528,6 +533,22 @@ func safeRedirect(raw string, base *url.URL, reqHost string, allowed []string) (
 	if err != nil {
 		return "", errors.New("is not a URL")
 	}
+	target, err := sameSite(raw, u, base, reqHost, allowed)
+	if err != nil {
+		return "", err
+	}
+	// The limit applies to what is stored, which for an absolute URL is
+	// its re-encoded form (up to three times longer than the input).
+	if len(target) > maxRedirectLen {
+		return "", errors.New("is too long")
+	}
+	return target, nil
+}
+
+// maxRedirectLen is the longest return URL a login keeps (the column size).
+const maxRedirectLen = 2048
+
+func sameSite(raw string, u *url.URL, base *url.URL, reqHost string, allowed []string) (string, error) {
 	if u.Scheme == "" && u.Host == "" && u.User == nil {
 		if !strings.HasPrefix(raw, "/") || strings.HasPrefix(raw, "//") {
 			return "", errors.New("must be a path starting with / or a URL on this site")

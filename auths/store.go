@@ -12,8 +12,8 @@ import (
 type LoginState struct {
 	State       string `gorm:"primaryKey;size:64"`
 	LoginType   string `gorm:"size:191;not null"`
-	BindingHash string `gorm:"size:64;not null"` // sha256 of the browser's binding cookie
-	RedirectURL string `gorm:"size:2048;not null"`
+	BindingHash string `gorm:"size:64;not null"`                 // sha256 of the browser's binding cookie
+	RedirectURL string `gorm:"size:2048;not null"`               // maxRedirectLen
 	Status      string `gorm:"size:16;not null;default:pending"` // pending, exchanging, failed; a session row with this state means done
 	CodeHash    string `gorm:"size:64;not null;default:''"`      // sha256 of the code that claimed it
 	ErrCode     string `gorm:"size:64;not null;default:''"`      // set when failed

@@ -54,6 +54,9 @@ func TestSafeRedirect(t *testing.T) {
 		"javascript:alert(1)", "https://user@h5.example.com/", "https://h5.example.com.evil.com/",
 		"/a\nb", "/\t/evil.com", "relative/path", "ftp://h5.example.com/", "data:text/html,x",
 		"https://evil.com\\@h5.example.com", strings.Repeat("/a", 2000),
+		"/\xff", // not UTF-8: PostgreSQL would refuse to store it
+		"https://h5.example.com/" + strings.Repeat("é", 900), // grows past the column when re-encoded
+		"https://h5.example.com/" + strings.Repeat(" ", 1500),
 	}
 	for _, in := range bad {
 		if got, err := safeRedirect(in, base, "h5.example.com", []string{"pay.example.com"}); err == nil {
