@@ -179,6 +179,8 @@ func (a *App) openDatabase(ctx context.Context, appPath, dir string) error {
 			return fmt.Errorf("JIT_SECRET_KEY: %w", err)
 		}
 		a.sealer = c
+	} else if err := models.RefuseWithoutKey(ctx, db); err != nil {
+		return fmt.Errorf("JIT_SECRET_KEY: %w", err)
 	}
 	return nil
 }

@@ -310,6 +310,12 @@ func TestSecretKeyEncryptsTokensAndAWrongKeyStopsStartup(t *testing.T) {
 	if !errors.Is(err, models.ErrWrongKey) || !strings.Contains(err.Error(), "JIT_SECRET_KEY") {
 		t.Fatalf("opening with another key: %v", err)
 	}
+
+	delete(env, "JIT_SECRET_KEY")
+	_, err = openReplicaApp(dsn, env)
+	if !errors.Is(err, models.ErrKeyMissing) || !strings.Contains(err.Error(), "JIT_SECRET_KEY") {
+		t.Fatalf("opening a keyed database with no key: %v", err)
+	}
 }
 
 // A duplicate callback that arrives after the user logged out must not log

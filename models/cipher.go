@@ -85,6 +85,30 @@ func (c *TokenCipher) Open(stored string) (string, error) {
 	return string(plain), nil
 }
 
+// IsSealed reports whether a stored value was encrypted by a TokenCipher.
+func IsSealed(stored string) bool { return strings.HasPrefix(stored, sealedPrefix) }
+
+// ErrKeyMissing means the database holds encrypted tokens but no key was
+// given to read them.
+var ErrKeyMissing = errors.New("models: this database holds encrypted tokens; set the JIT_SECRET_KEY it was written with")
+
+// RefuseWithoutKey fails when a key was ever recorded in the database: a
+// replica started without the key would hand out sealed values as tokens
+// and write new tokens in the clear.
+func RefuseWithoutKey(ctx context.Context, db *gorm.DB) error {
+	if !db.WithContext(ctx).Migrator().HasTable(&KeyCheck{}) {
+		return nil
+	}
+	var n int64
+	if err := db.WithContext(ctx).Model(&KeyCheck{}).Where("name = ?", keyCheckName).Count(&n).Error; err != nil {
+		return fmt.Errorf("models: key check: %w", err)
+	}
+	if n > 0 {
+		return ErrKeyMissing
+	}
+	return nil
+}
+
 // KeyCheck holds one value sealed under the database's key, so a replica
 // started with a different key fails at startup instead of reading garbage.
 type KeyCheck struct {

@@ -49,6 +49,9 @@ func TestTokensAreStoredEncrypted(t *testing.T) {
 		t.Fatalf("refreshed token rejected by WeChat: %v", err)
 	}
 
+	if _, err := e.svc(WechatConfig{}).ValidAccessToken(t.Context(), plainUser.OpenID); !errors.Is(err, models.ErrKeyMissing) {
+		t.Fatalf("sealed tokens read with no cipher: %v", err)
+	}
 	other, _ := models.NewTokenCipher(strings.Repeat("x", 40))
 	if _, err := e.svc(WechatConfig{}, WithTokenCipher(other)).ValidAccessToken(t.Context(), plainUser.OpenID); !errors.Is(err, models.ErrWrongKey) {
 		t.Fatalf("wrong key: %v", err)

@@ -154,6 +154,9 @@ func (s *WechatPublicAuthSvc) sealTokens(m *models.WechatPublicAuthModel) error 
 // openTokens decrypts a row's tokens in place when a cipher is set.
 func (s *WechatPublicAuthSvc) openTokens(m *models.WechatPublicAuthModel) error {
 	if s.cipher == nil {
+		if models.IsSealed(m.AccessToken) || models.IsSealed(m.RefreshToken) {
+			return models.ErrKeyMissing // never hand out ciphertext as a token
+		}
 		return nil
 	}
 	var err error
