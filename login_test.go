@@ -141,16 +141,26 @@ func TestLoginHTTPSPublicURL(t *testing.T) {
 	if got, want := u.Query().Get("redirect_uri"), public+"/auths/loginTypes/"+mainLogin+"/callback"; got != want {
 		t.Errorf("redirect_uri = %q, want %q", got, want)
 	}
-	bind := cookieNamed(r, auths.BindingCookie)
-	if bind == nil || !bind.Secure || !bind.HttpOnly || bind.SameSite != http.SameSiteLaxMode {
-		t.Fatalf("binding cookie = %+v, want Secure, HttpOnly, SameSite=Lax", bind)
+	// Over https the cookies carry the __Host- prefix, so a sibling
+	// subdomain cannot plant a binding cookie of its own.
+	if cookieNamed(r, auths.BindingCookie) != nil {
+		t.Fatal("binding cookie without the __Host- prefix over https")
+	}
+	bind := cookieNamed(r, auths.SecurePrefix+auths.BindingCookie)
+	if bind == nil || !bind.Secure || !bind.HttpOnly || bind.SameSite != http.SameSiteLaxMode || bind.Path != "/" || bind.Domain != "" {
+		t.Fatalf("binding cookie = %+v, want Secure, HttpOnly, SameSite=Lax, Path=/, no Domain", bind)
 	}
 	code := e.sim.IssueCode(testAppID, userPanda.OpenID, "snsapi_userinfo")
 	r = do(callbackPath(mainLogin, code, u.Query().Get("state")), bind)
 	wantLoggedIn(t, r, public+"/me")
-	sc := cookieNamed(r, auths.SessionCookie)
+	sc := cookieNamed(r, auths.SecurePrefix+auths.SessionCookie)
 	if sc == nil || !sc.Secure || !sc.HttpOnly || sc.SameSite != http.SameSiteLaxMode || sc.MaxAge <= 0 {
 		t.Fatalf("session cookie = %+v, want Secure, HttpOnly, SameSite=Lax, persistent", sc)
+	}
+	// A plain-named binding cookie planted by another host is not enough.
+	planted := do(callbackPath(mainLogin, code, u.Query().Get("state")), &http.Cookie{Name: auths.BindingCookie, Value: bind.Value})
+	if planted.StatusCode != http.StatusForbidden {
+		t.Errorf("callback with an unprefixed binding cookie over https: %d, want 403", planted.StatusCode)
 	}
 	if r := do("/auths/session", sc); r.StatusCode != http.StatusOK {
 		t.Errorf("session: %d %s", r.StatusCode, r.body)

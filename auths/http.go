@@ -22,11 +22,24 @@ import (
 )
 
 // Cookie names. The binding cookie ties a login's state to the browser
-// that started it; the session cookie is the login itself.
+// that started it; the session cookie is the login itself. Over https they
+// carry the __Host- prefix (see cookieName).
 const (
 	BindingCookie = "jit_bind"
 	SessionCookie = "jit_session"
 )
+
+// SecurePrefix is put before the cookie names over https: browsers then
+// accept the cookie only from this exact host, Secure, with Path=/, so a
+// sibling subdomain cannot plant a binding cookie of its choosing.
+const SecurePrefix = "__Host-"
+
+func cookieName(base *url.URL, name string) string {
+	if base.Scheme == "https" {
+		return SecurePrefix + name
+	}
+	return name
+}
 
 // Lookup finds a live element by full name. The server asks for elements
 // on every request, so hot-reloaded config applies at once.
@@ -45,6 +58,7 @@ type Server struct {
 	dupWindow  time.Duration
 	exchangeTO time.Duration
 	observe    func(element, outcome string, errcode int)
+	echo       *echo.Echo // only to read a request's scheme the way echo does
 	lastSweep  atomic.Int64 // unix nanoseconds of the last sweep
 }
 
@@ -72,6 +86,7 @@ func NewServer(db *gorm.DB, lookup Lookup, opts ...ServerOption) *Server {
 		sessionTTL: 7 * 24 * time.Hour,
 		dupWindow:  2 * time.Minute,
 		exchangeTO: 30 * time.Second,
+		echo:       echo.New(),
 	}
 	for _, o := range opts {
 		o(s)
@@ -183,7 +198,7 @@ func (s *Server) login(c echo.Context) error {
 		return fail(http.StatusBadRequest, "invalid_redirect", "redirectUrl %v", err)
 	}
 	binding := ""
-	if ck, err := c.Cookie(BindingCookie); err == nil && validToken(ck.Value, 64) {
+	if ck, err := c.Cookie(cookieName(base, BindingCookie)); err == nil && validToken(ck.Value, 64) {
 		binding = ck.Value
 	} else {
 		binding = newToken()
@@ -229,7 +244,7 @@ func (s *Server) callback(c echo.Context) error {
 	}
 	ctx := c.Request().Context()
 	c.Response().Header().Set("Cache-Control", "no-store")
-	st, binding, code, ferr := callbackParams(c)
+	st, binding, code, ferr := callbackParams(c, s.baseURL(c))
 	if ferr != nil {
 		s.logger.InfoContext(ctx, "login refused", "element", w.FullName(), "outcome", ferr.Code)
 		return ferr
@@ -281,7 +296,7 @@ func (s *Server) callback(c echo.Context) error {
 }
 
 // callbackParams checks what can be checked without the database.
-func callbackParams(c echo.Context) (state, binding, code string, _ *Error) {
+func callbackParams(c echo.Context, base *url.URL) (state, binding, code string, _ *Error) {
 	raw := c.QueryParam("state")
 	code = c.QueryParam("code")
 	if raw == "" {
@@ -294,7 +309,7 @@ func callbackParams(c echo.Context) (state, binding, code string, _ *Error) {
 		return "", "", "", fail(http.StatusBadRequest, "state_invalid", "the callback's state is not one this server issued")
 	}
 	st := raw[len(raw)-tokenLen:]
-	ck, err := c.Cookie(BindingCookie)
+	ck, err := c.Cookie(cookieName(base, BindingCookie))
 	if err != nil || !validToken(ck.Value, 64) {
 		return "", "", "", fail(http.StatusForbidden, "state_browser_mismatch", "this login was started in another browser; start it again here")
 	}
@@ -450,7 +465,7 @@ type SessionUser struct {
 // CurrentUser returns the logged-in user of a request, or an *Error with
 // status 401.
 func (s *Server) CurrentUser(r *http.Request) (*SessionUser, error) {
-	ck, err := r.Cookie(SessionCookie)
+	ck, err := r.Cookie(cookieName(s.baseURLOf(r), SessionCookie))
 	if err != nil || !validToken(ck.Value, 64) {
 		return nil, fail(http.StatusUnauthorized, "unauthenticated", "not logged in")
 	}
@@ -483,7 +498,7 @@ func (s *Server) session(c echo.Context) error {
 }
 
 func (s *Server) logout(c echo.Context) error {
-	if ck, err := c.Cookie(SessionCookie); err == nil && validToken(ck.Value, 64) {
+	if ck, err := c.Cookie(cookieName(s.baseURL(c), SessionCookie)); err == nil && validToken(ck.Value, 64) {
 		// Expire rather than delete: the row still tells a late duplicate
 		// callback of the same login that it must not log the user back in.
 		if err := s.db.WithContext(c.Request().Context()).Model(&Session{}).Where("id_hash = ?", hashHex(ck.Value)).
@@ -495,17 +510,21 @@ func (s *Server) logout(c echo.Context) error {
 	return c.NoContent(http.StatusNoContent)
 }
 
-func (s *Server) baseURL(c echo.Context) *url.URL {
+func (s *Server) baseURL(c echo.Context) *url.URL { return s.baseURLOf(c.Request()) }
+
+// baseURLOf is the public URL, or the request's own scheme (as echo reads
+// it, including X-Forwarded-Proto from a proxy) and host.
+func (s *Server) baseURLOf(r *http.Request) *url.URL {
 	if s.publicURL != nil {
 		return s.publicURL
 	}
-	return &url.URL{Scheme: c.Scheme(), Host: c.Request().Host}
+	return &url.URL{Scheme: s.echo.NewContext(r, nil).Scheme(), Host: r.Host}
 }
 
 // cookie makes a cookie that scripts cannot read and that a cross-site
 // POST does not carry; maxAge 0 lasts for the browser session, <0 deletes.
 func (s *Server) cookie(base *url.URL, name, value string, maxAge time.Duration) *http.Cookie {
-	ck := &http.Cookie{Name: name, Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: base.Scheme == "https"}
+	ck := &http.Cookie{Name: cookieName(base, name), Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: base.Scheme == "https"}
 	switch {
 	case maxAge < 0:
 		ck.MaxAge = -1

@@ -91,8 +91,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	case <-ctx.Done():
 	}
-	// Graceful shutdown: stop accepting, let in-flight callbacks finish.
-	shutdownCtx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	// Graceful shutdown: stop accepting, let in-flight callbacks finish. A
+	// callback may wait up to 30 s on WeChat (and a duplicate on it), so
+	// the database is closed only after that.
+	shutdownCtx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
 	defer cancel()
 	if err := srv.Shutdown(shutdownCtx); err != nil && !errors.Is(err, http.ErrServerClosed) {
 		return err
