@@ -34,19 +34,19 @@ func (c Config) Decode(v any) error {
 	return json.Unmarshal(c.raw, v)
 }
 
-// Layer is one config source in a merge, lowest precedence first.
-type Layer struct {
+// ConfigSource is one config in a merge, lowest precedence first.
+type ConfigSource struct {
 	File string // display path, for error messages
 	JSON []byte // a JSON object; nil means the layer has no config
 }
 
-// Merge deep-merges JSON objects, later layers over earlier ones (instance
+// Merge deep-merges JSON objects, later sources over earlier ones (instance
 // over Type over parent Type). Objects merge key by key; any other value,
 // arrays included, replaces what was below it, so an instance can shorten a
 // list of defaults.
-func Merge(layers ...Layer) (map[string]any, error) {
+func Merge(sources ...ConfigSource) (map[string]any, error) {
 	out := map[string]any{}
-	for _, l := range layers {
+	for _, l := range sources {
 		if len(l.JSON) == 0 {
 			continue
 		}

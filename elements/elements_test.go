@@ -230,10 +230,10 @@ func TestDisplayPath(t *testing.T) {
 
 func TestMerge(t *testing.T) {
 	got, err := elements.Merge(
-		elements.Layer{File: "meta", JSON: nil},
-		elements.Layer{File: "type", JSON: []byte(`{"a":1,"o":{"x":1,"y":1},"list":[1,2,3],"s":"t"}`)},
-		elements.Layer{File: "sub", JSON: []byte(`{"o":{"y":2,"z":{"deep":true}}}`)},
-		elements.Layer{File: "inst", JSON: []byte(`{"list":[9],"s":null,"new":"n"}`)},
+		elements.ConfigSource{File: "meta", JSON: nil},
+		elements.ConfigSource{File: "type", JSON: []byte(`{"a":1,"o":{"x":1,"y":1},"list":[1,2,3],"s":"t"}`)},
+		elements.ConfigSource{File: "sub", JSON: []byte(`{"o":{"y":2,"z":{"deep":true}}}`)},
+		elements.ConfigSource{File: "inst", JSON: []byte(`{"list":[9],"s":null,"new":"n"}`)},
 	)
 	if err != nil {
 		t.Fatal(err)
@@ -244,7 +244,7 @@ func TestMerge(t *testing.T) {
 		t.Errorf("Merge = %s\nwant   %s", b, want)
 	}
 
-	_, err = elements.Merge(elements.Layer{File: "a/A.json", JSON: []byte(`[1]`)})
+	_, err = elements.Merge(elements.ConfigSource{File: "a/A.json", JSON: []byte(`[1]`)})
 	if err == nil || err.Error() != "a/A.json: must be a JSON object" || !errors.Is(err, elements.ErrInvalid) {
 		t.Errorf("Merge of an array: %v", err)
 	}
@@ -252,8 +252,8 @@ func TestMerge(t *testing.T) {
 
 func TestMergeDoesNotAlias(t *testing.T) {
 	typ := []byte(`{"o":{"x":1}}`)
-	a, _ := elements.Merge(elements.Layer{JSON: typ}, elements.Layer{JSON: []byte(`{"o":{"y":1}}`)})
-	b, _ := elements.Merge(elements.Layer{JSON: typ})
+	a, _ := elements.Merge(elements.ConfigSource{JSON: typ}, elements.ConfigSource{JSON: []byte(`{"o":{"y":1}}`)})
+	b, _ := elements.Merge(elements.ConfigSource{JSON: typ})
 	a["o"].(map[string]any)["x"] = 99.0
 	if b["o"].(map[string]any)["x"] != 1.0 {
 		t.Error("merged configs share maps")
@@ -341,7 +341,7 @@ func TestSchemaValidate(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cfg, err := elements.Merge(elements.Layer{JSON: []byte(tc.cfg)})
+			cfg, err := elements.Merge(elements.ConfigSource{JSON: []byte(tc.cfg)})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -493,7 +493,7 @@ func TestBuild(t *testing.T) {
 }
 
 func TestMergeRejectsHugeNumbers(t *testing.T) {
-	_, err := elements.Merge(elements.Layer{File: "a/A.json", JSON: []byte(`{"o":{"list":[1,-1e400]}}`)})
+	_, err := elements.Merge(elements.ConfigSource{File: "a/A.json", JSON: []byte(`{"o":{"list":[1,-1e400]}}`)})
 	if err == nil || err.Error() != "a/A.json: o.list[1]: number out of range" {
 		t.Errorf("Merge = %v", err)
 	}

@@ -67,7 +67,7 @@ func FuzzReadDefinition(f *testing.F) {
 		}
 
 		// The config through the rest of the pipeline, whatever ReadDefinition said.
-		merged, err := elements.Merge(elements.Layer{File: "type", JSON: defaults}, elements.Layer{File: "inst", JSON: cfg})
+		merged, err := elements.Merge(elements.ConfigSource{File: "type", JSON: defaults}, elements.ConfigSource{File: "inst", JSON: cfg})
 		if err != nil {
 			return
 		}

@@ -45,7 +45,7 @@ func (rt *Runtime) checkTypeDefaults(d *elements.Definition, r *resolution) elem
 	if !ok || d.Config == nil {
 		return nil
 	}
-	cfg, err := elements.Merge(elements.Layer{File: d.File(""), JSON: d.Config})
+	cfg, err := elements.Merge(elements.ConfigSource{File: d.File(""), JSON: d.Config})
 	if err != nil {
 		return problemsOf(err, d)
 	}
@@ -63,14 +63,14 @@ func (rt *Runtime) buildInstance(ctx context.Context, e *Entry, r *resolution) (
 	info, _ := rt.opts.registry.Lookup(r.impl)
 
 	// Defaults from the farthest Type down to the instance's own config.
-	var layers []elements.Layer
+	var sources []elements.ConfigSource
 	for i := len(r.chain) - 1; i >= 0; i-- {
 		if td, _ := rt.effective(r.chain[i]); td != nil && td.Config != nil {
-			layers = append(layers, elements.Layer{File: configFile(td), JSON: td.Config})
+			sources = append(sources, elements.ConfigSource{File: configFile(td), JSON: td.Config})
 		}
 	}
-	layers = append(layers, elements.Layer{File: file, JSON: d.Config})
-	cfg, err := elements.Merge(layers...)
+	sources = append(sources, elements.ConfigSource{File: file, JSON: d.Config})
+	cfg, err := elements.Merge(sources...)
 	if err != nil {
 		return nil, problemsOf(err, d)
 	}
