@@ -58,7 +58,7 @@ type Server struct {
 	dupWindow  time.Duration
 	exchangeTO time.Duration
 	observe    func(element, outcome string, errcode int)
-	echo       *echo.Echo // only to read a request's scheme the way echo does
+	echo       *echo.Echo   // only to read a request's scheme the way echo does
 	lastSweep  atomic.Int64 // unix nanoseconds of the last sweep
 }
 
