@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -521,5 +523,45 @@ func TestReloadInertNotices(t *testing.T) {
 	}
 	if e := get(t, rt, "pages.B"); e.Kind != elements.KindInstance {
 		t.Errorf("pages.B kind %s", e.Kind)
+	}
+}
+
+// syncLog is a log sink safe for the watcher goroutine to write to.
+type syncLog struct {
+	mu  sync.Mutex
+	buf strings.Builder
+}
+
+func (l *syncLog) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.Write(p)
+}
+
+func (l *syncLog) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// Editing app.json while running is not applied (its layers are fixed
+// when the app opens), and the watcher says so instead of staying silent.
+func TestReloadAppJSONEditIsReported(t *testing.T) {
+	t.Parallel()
+	dir := newApp(t)
+	logs := &syncLog{}
+	rt := open(t, dir, runtime.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
+	watcher, err := rt.Watch(context.Background(), runtime.WithDebounce(20*time.Millisecond, 500*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer watcher.Close()
+	writeFile(t, filepath.Join(dir, "app.json"), `{"title":"reload test","extends":["../elsewhere"]}`)
+	deadline := time.Now().Add(waitTimeout)
+	for !strings.Contains(logs.String(), "app.json changed; restart to apply") {
+		if time.Now().After(deadline) {
+			t.Fatalf("no warning about app.json; log:\n%s", logs)
+		}
+		time.Sleep(10 * time.Millisecond)
 	}
 }

@@ -178,7 +178,13 @@ func (w *Watcher) change(ev fsnotify.Event) (Change, bool) {
 		if base := filepath.Base(rel); strings.HasPrefix(base, ".") || strings.HasSuffix(base, "~") {
 			rel = filepath.ToSlash(filepath.Dir(rel))
 		}
-		if rel == "public" || strings.HasPrefix(rel, "public/") || rel == AppFile {
+		if rel == AppFile {
+			// The layers are fixed when the app opens; say so rather than
+			// silently ignoring an edited "extends".
+			w.rt.opts.logger.Warn("app.json changed; restart to apply changes to its extends list", "file", ev.Name)
+			return Change{}, false
+		}
+		if rel == "public" || strings.HasPrefix(rel, "public/") {
 			return Change{}, false
 		}
 		return Change{Layer: i, Path: rel}, true
