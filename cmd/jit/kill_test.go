@@ -37,10 +37,15 @@ func buildJit(t *testing.T) string {
 	return bin
 }
 
-// writeKillApp writes a one-element app pointed at a fake WeChat and
-// returns its folder and the environment the server needs.
-func writeKillApp(t *testing.T, fakeURL string) (string, []string) {
+// writeKillApp starts a fake WeChat and writes a one-element app pointed
+// at it; it returns the fake, the app's folder and the environment the
+// server needs.
+func writeKillApp(t *testing.T) (*wechatsim.Server, string, []string) {
 	t.Helper()
+	sim := wechatsim.New(wechatsim.WithApp(killAppID, killSecret))
+	fake := httptest.NewServer(sim)
+	t.Cleanup(fake.Close)
+	fakeURL := fake.URL
 	app := t.TempDir()
 	el := filepath.Join(app, "auths", "loginTypes", "KillLogin")
 	if err := os.MkdirAll(el, 0o755); err != nil {
@@ -56,7 +61,28 @@ func writeKillApp(t *testing.T, fakeURL string) (string, []string) {
 			t.Fatal(err)
 		}
 	}
-	return app, []string{"WECHAT_APP_SECRET=" + killSecret, "WECHAT_AUTHORIZE_URL=" + fakeURL + "/connect/oauth2/authorize", "WECHAT_API_BASE=" + fakeURL}
+	return sim, app, []string{"WECHAT_APP_SECRET=" + killSecret, "WECHAT_AUTHORIZE_URL=" + fakeURL + "/connect/oauth2/authorize", "WECHAT_API_BASE=" + fakeURL}
+}
+
+// httpBrowser is a client with its own cookie jar that stops at redirects.
+func httpBrowser() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 10 * time.Second,
+		CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+// startKillLogin starts a login and returns the state WeChat would echo.
+func startKillLogin(c *http.Client, base string) (string, error) {
+	resp, err := c.Get(base + "/auths/loginTypes/KillLogin/login?redirectUrl=/ok")
+	if err != nil {
+		return "", err
+	}
+	resp.Body.Close()
+	loc, err := url.Parse(resp.Header.Get("Location"))
+	if err != nil {
+		return "", err
+	}
+	return loc.Query().Get("state"), nil
 }
 
 // startServer runs `jit serve` and returns its base URL once it listens.
@@ -93,11 +119,7 @@ func TestSIGKILLDuringLoginsLosesNothingAnswered(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the command")
 	}
-	sim := wechatsim.New(wechatsim.WithApp(killAppID, killSecret))
-	fake := httptest.NewServer(sim)
-	defer fake.Close()
-
-	app, env := writeKillApp(t, fake.URL)
+	sim, app, env := writeKillApp(t)
 	dbPath := filepath.Join(t.TempDir(), "kill.db")
 	bin := buildJit(t)
 	cmd, base := startServer(t, bin, app, dbPath, env)
@@ -114,16 +136,13 @@ func TestSIGKILLDuringLoginsLosesNothingAnswered(t *testing.T) {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			jar, _ := cookiejar.New(nil)
-			c := &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-			resp, err := c.Get(base + "/auths/loginTypes/KillLogin/login?redirectUrl=/ok")
+			c := httpBrowser()
+			state, err := startKillLogin(c, base)
 			if err != nil {
 				return
 			}
-			resp.Body.Close()
-			loc, _ := url.Parse(resp.Header.Get("Location"))
 			code := sim.IssueCode(killAppID, u.OpenID, "snsapi_userinfo")
-			resp, err = c.Get(base + "/auths/loginTypes/KillLogin/callback?code=" + code + "&state=" + loc.Query().Get("state"))
+			resp, err := c.Get(base + "/auths/loginTypes/KillLogin/callback?code=" + code + "&state=" + state)
 			if err != nil {
 				return
 			}
@@ -178,26 +197,20 @@ func TestSIGTERMFinishesInFlightCallbacks(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the command")
 	}
-	sim := wechatsim.New(wechatsim.WithApp(killAppID, killSecret))
-	fake := httptest.NewServer(sim)
-	defer fake.Close()
-	app, env := writeKillApp(t, fake.URL)
+	sim, app, env := writeKillApp(t)
 	cmd, base := startServer(t, buildJit(t), app, filepath.Join(t.TempDir(), "term.db"), env)
 
-	jar, _ := cookiejar.New(nil)
-	c := &http.Client{Jar: jar, Timeout: 10 * time.Second, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
-	resp, err := c.Get(base + "/auths/loginTypes/KillLogin/login?redirectUrl=/ok")
+	c := httpBrowser()
+	state, err := startKillLogin(c, base)
 	if err != nil {
 		t.Fatal(err)
 	}
-	resp.Body.Close()
-	loc, _ := url.Parse(resp.Header.Get("Location"))
 	sim.Inject(wechatsim.Fault{Endpoint: wechatsim.EndpointAccessToken, Delay: 700 * time.Millisecond})
 	code := sim.IssueCode(killAppID, sim.Users()[0].OpenID, "snsapi_userinfo")
 
 	done := make(chan int, 1)
 	go func() {
-		resp, err := c.Get(base + "/auths/loginTypes/KillLogin/callback?code=" + code + "&state=" + loc.Query().Get("state"))
+		resp, err := c.Get(base + "/auths/loginTypes/KillLogin/callback?code=" + code + "&state=" + state)
 		if err != nil {
 			done <- 0
 			return
