@@ -26,6 +26,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/jitwx/jit/auths"
+	_ "github.com/jitwx/jit/auths/wechatpublic" // the built-in WeChat login Type
 	"github.com/jitwx/jit/elements"
 	"github.com/jitwx/jit/models"
 	"github.com/jitwx/jit/runtime"
@@ -59,6 +60,7 @@ type App struct {
 	dbPath  string
 	opts    options
 	handler http.Handler
+	auth    *auths.Server
 	sim     http.Handler // the dev-mode WeChat simulator, nil otherwise
 	sealer  elements.Sealer
 	metrics *metrics
@@ -160,7 +162,7 @@ func (a *App) openDatabase(ctx context.Context, appPath, dir string) error {
 	if !strings.Contains(dsn, "://") {
 		a.dbPath = dsn
 	}
-	if err := models.Migrate(ctx, db, auths.Tables()...); err != nil {
+	if err := models.Migrate(ctx, db); err != nil {
 		return fmt.Errorf("opening database: %w", err)
 	}
 	// A login's writes are single statements, so gorm's implicit transaction
@@ -208,7 +210,7 @@ func defaultDatabasePath(appPath, dir string) (string, error) {
 }
 
 // GetElement returns the live element of a full name: a built instance
-// (e.g. *auths.WechatLogin), a sub-element such as the instance's
+// (e.g. *wechatpublic.Login), a sub-element such as the instance's
 // *services.WechatPublicAuthSvc, or the *elements.Definition of a Meta, Type
 // or inert element. An unknown name gives a *NotFoundError.
 func (a *App) GetElement(fullName string) (any, error) {

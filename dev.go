@@ -28,15 +28,20 @@ func (a *App) startSimulator() []runtime.Option {
 		return "", false
 	}
 	self := strings.TrimRight(a.opts.devSelfURL, "/")
-	return []runtime.Option{runtime.WithPatch(runtime.Patch{Type: auths.WechatPublicType, Values: map[string]any{
+	var opts []runtime.Option
+	for _, t := range auths.Types() {
+		if t.Simulate == nil {
+			continue
+		}
 		// The browser follows a relative authorize URL to this same server;
 		// the server calls the API through its own listening address.
-		"authorizeUrl": "/_wechat/connect/oauth2/authorize",
-		"apiBaseUrls":  []any{self + "/_wechat"},
-	}})}
+		values := t.Simulate("/_wechat/connect/oauth2/authorize", self+"/_wechat")
+		opts = append(opts, runtime.WithPatch(runtime.Patch{Type: t.ID, Values: values}))
+	}
+	return opts
 }
 
-// syncSimulator tells the simulator every login element's AppID and secret,
+// syncSimulator tells the simulator every simulated login element's app,
 // after the first load and after each reload.
 func (a *App) syncSimulator() {
 	sim, ok := a.sim.(*wechatsim.Server)
@@ -44,9 +49,8 @@ func (a *App) syncSimulator() {
 		return
 	}
 	for _, e := range a.rt.Snapshot().Entries() {
-		if w, ok := e.Object.(*auths.WechatLogin); ok {
-			cfg := w.Service().Config()
-			sim.AddApp(cfg.AppID, cfg.AppSecret)
+		if p, ok := e.Object.(auths.Simulated); ok {
+			sim.AddApp(p.SimulatorApp())
 		}
 	}
 }

@@ -50,18 +50,23 @@ func (a *App) buildHandler() (http.Handler, error) {
 	// the log only) instead of a dropped connection.
 	e.Use(middleware.RequestID(), a.accessLog, a.recoverPanics)
 
-	serverOpts := []auths.ServerOption{auths.WithServerLogger(a.opts.logger), auths.WithLoginObserver(a.metrics.observeLogin)}
+	serverOpts := []auths.ServerOption{auths.WithServerLogger(a.opts.logger), auths.WithLoginObserver(a.metrics.observeLogin),
+		auths.WithProviders(a.loginElements)}
 	if a.opts.sessionTTL > 0 {
 		serverOpts = append(serverOpts, auths.WithSessionTTL(a.opts.sessionTTL))
 	}
+	if a.opts.loginHook != nil {
+		serverOpts = append(serverOpts, auths.WithLoginHook(a.opts.loginHook))
+	}
 	if a.opts.publicURL != "" {
 		u, err := url.Parse(a.opts.publicURL)
-		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") {
-			return nil, errors.New("public URL must be an absolute http(s) URL such as https://h5.example.com")
+		if err != nil || u.Host == "" || (u.Scheme != "http" && u.Scheme != "https") || u.RawQuery != "" || u.Fragment != "" {
+			return nil, errors.New("public URL must be an absolute http(s) URL such as https://h5.example.com or https://h5.example.com/app/")
 		}
-		serverOpts = append(serverOpts, auths.WithPublicURL(&url.URL{Scheme: u.Scheme, Host: u.Host}))
+		serverOpts = append(serverOpts, auths.WithPublicURL(&url.URL{Scheme: u.Scheme, Host: u.Host, Path: strings.TrimRight(u.Path, "/")}))
 	}
-	auths.NewServer(a.db, a.Lookup, serverOpts...).Register(e)
+	a.auth = auths.NewServer(a.db, a.Lookup, serverOpts...)
+	a.auth.Register(e)
 
 	e.GET("/api/elements", func(c echo.Context) error { return c.JSON(http.StatusOK, a.Elements()) })
 	e.GET("/healthz", func(c echo.Context) error { return c.JSON(http.StatusOK, map[string]string{"status": "ok"}) })
@@ -168,6 +173,9 @@ func (a *App) qrcode(c echo.Context) error {
 		return &auths.Error{Status: http.StatusBadRequest, Code: "invalid_path", Message: "path must be a path on this site starting with /"}
 	}
 	base := a.opts.publicURL
+	if u, err := url.Parse(base); err == nil && base != "" {
+		base = u.Scheme + "://" + u.Host // the path is on this site already
+	}
 	if base == "" {
 		base = c.Scheme() + "://" + c.Request().Host
 	}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/jitwx/jit"
 	"github.com/jitwx/jit/auths"
+	"github.com/jitwx/jit/auths/wechatpublic"
 	"github.com/jitwx/jit/auths/wechatsim"
 	"github.com/jitwx/jit/models"
 )
@@ -101,11 +102,11 @@ func TestLoginHappyPath(t *testing.T) {
 		t.Errorf("logout: status %d, body %s", r.StatusCode, r.body)
 	}
 	r, _ = b.session()
-	wantError(t, r, http.StatusUnauthorized, "unauthenticated")
+	wantError(t, r, http.StatusUnauthorized, "not_logged_in")
 	replay := e.browser()
 	replay.c.Jar.SetCookies(mustURL(t, e.srv.URL), stolen)
 	r, _ = replay.session()
-	wantError(t, r, http.StatusUnauthorized, "unauthenticated")
+	wantError(t, r, http.StatusUnauthorized, "not_logged_in")
 }
 
 func TestLoginAbsoluteSameHostRedirect(t *testing.T) {
@@ -220,7 +221,7 @@ func TestLoginRefusedStates(t *testing.T) {
 		{"expired state", http.StatusBadRequest, "state_expired", func(t *testing.T, before func()) *response {
 			b := e.browser()
 			st := b.startLogin(mainLogin, "/")
-			if err := e.app.DB().Model(&auths.LoginState{}).Where("state = ?", st).
+			if err := e.app.DB().Model(&models.LoginState{}).Where("state = ?", st).
 				Update("expires_at", time.Now().Add(-time.Second)).Error; err != nil {
 				t.Fatal(err)
 			}
@@ -534,7 +535,7 @@ func TestLoginBadInput(t *testing.T) {
 	for _, v := range []string{"x", strings.Repeat("Z", 3000), "a%00b", "AAAAAAAAAAAAAAAAAAAAAAAAAA"} {
 		req, _ := http.NewRequest(http.MethodGet, e.srv.URL+"/auths/session", nil)
 		req.Header.Set("Cookie", auths.SessionCookie+"="+v)
-		wantError(t, e.browser().do(req), http.StatusUnauthorized, "unauthenticated")
+		wantError(t, e.browser().do(req), http.StatusUnauthorized, "not_logged_in")
 	}
 }
 
@@ -765,7 +766,7 @@ func TestStaticRoutes(t *testing.T) {
 	}
 	found := false
 	for _, i := range infos {
-		if i.FullName == "auths.loginTypes."+mainLogin && i.Type == auths.WechatPublicType && i.Title == "微信登录" {
+		if i.FullName == "auths.loginTypes."+mainLogin && i.Type == wechatpublic.Type && i.Title == "微信登录" {
 			found = true
 		}
 	}

@@ -11,8 +11,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"gorm.io/gorm"
 
-	"github.com/jitwx/jit/auths"
-	"github.com/jitwx/jit/services"
+	"github.com/jitwx/jit/models"
 )
 
 // metrics are one App's Prometheus collectors, in a registry of its own so
@@ -49,7 +48,7 @@ func newMetrics(db *gorm.DB, now func() time.Time) *metrics {
 			Help: "Sessions not yet expired, across every replica sharing the database.",
 		}, func() float64 {
 			var n int64
-			if err := db.Model(&auths.Session{}).Where("expires_at > ?", now()).Count(&n).Error; err != nil {
+			if err := db.Model(&models.Session{}).Where("expires_at > ?", now()).Count(&n).Error; err != nil {
 				return -1
 			}
 			return float64(n)
@@ -62,13 +61,15 @@ func (m *metrics) handler() http.Handler {
 	return promhttp.HandlerFor(m.reg, promhttp.HandlerOpts{Registry: m.reg})
 }
 
-// observeUpstream is the services.Observer of every login element.
+// observeUpstream is told of every login element's upstream call. An
+// error that carries the upstream's own code (ErrCode, as WeChat's errcode
+// does) is counted by it.
 func (m *metrics) observeUpstream(endpoint string, took time.Duration, err error) {
 	result := "ok"
-	var we *services.WechatError
+	var coded interface{ ErrCode() int }
 	switch {
-	case errors.As(err, &we):
-		result = "errcode_" + strconv.Itoa(we.Code)
+	case errors.As(err, &coded):
+		result = "errcode_" + strconv.Itoa(coded.ErrCode())
 	case err != nil:
 		result = "upstream_error"
 	}

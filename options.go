@@ -1,11 +1,13 @@
 package jit
 
 import (
+	"context"
 	"log/slog"
 	"net/http"
 	"os"
 	"time"
 
+	"github.com/jitwx/jit/auths"
 	"github.com/jitwx/jit/runtime"
 )
 
@@ -23,6 +25,7 @@ type options struct {
 	noDB        bool
 	reloadHook  func(error)
 	sessionTTL  time.Duration
+	loginHook   auths.LoginHook
 	devSelfURL  string
 	runtimeOpts []runtime.Option
 	watchOpts   []runtime.WatchOption
@@ -76,9 +79,11 @@ func WithLookupEnv(f func(string) (string, bool)) Option {
 	return func(o *options) { o.lookupEnv = f }
 }
 
-// WithPublicURL sets the URL the app is reached at (scheme and host, e.g.
-// https://h5.example.com), used to build WeChat's redirect_uri. Without it
-// the request's own host is used.
+// WithPublicURL sets the URL the app is reached at, e.g.
+// https://h5.example.com, or https://h5.example.com/app/ when the handler
+// is mounted under /app/ (with http.StripPrefix): WeChat's redirect_uri,
+// RequireLogin's redirects and the cookies' path use it. Without it the
+// request's own scheme and host are used, at the root.
 func WithPublicURL(u string) Option { return func(o *options) { o.publicURL = u } }
 
 // WithRuntimeOptions passes options to the element runtime.
@@ -101,3 +106,12 @@ func WithDevSimulator(selfURL string) Option {
 
 // WithSessionTTL sets how long a login lasts (default 7 days).
 func WithSessionTTL(d time.Duration) Option { return func(o *options) { o.sessionTTL = d } }
+
+// WithLoginHook runs f on every login after the provider answered and the
+// identity is resolved, before anything is stored or a session starts. An
+// error refuses the login (403 login_refused); the person sees its message,
+// so write it in Chinese. Apps with their own users table link or refuse
+// here.
+func WithLoginHook(f func(ctx context.Context, ev *auths.LoginEvent) error) Option {
+	return func(o *options) { o.loginHook = f }
+}

@@ -20,8 +20,8 @@ import (
 	"time"
 
 	"github.com/jitwx/jit"
-	"github.com/jitwx/jit/auths"
 	"github.com/jitwx/jit/auths/wechatsim"
+	"github.com/jitwx/jit/models"
 )
 
 // Production benchmarks (issue 4; results in BENCHMARKS.md), each beside
@@ -378,8 +378,8 @@ func memApp(b *testing.B, n int) (string, []string) {
 }
 
 // memSession is the i-th of the 10,000 sessions: one per instance.
-func memSession(i int, now time.Time) auths.Session {
-	return auths.Session{
+func memSession(i int, now time.Time) models.Session {
+	return models.Session{
 		IDHash:     fmt.Sprintf("%064x", i),
 		LoginType:  fmt.Sprintf("auths.loginTypes.Login%05d", i),
 		AppID:      fmt.Sprintf("wx%016x", i),
@@ -433,7 +433,7 @@ func BenchmarkServerMemory10k(b *testing.B) {
 		b.Fatal("the last instance is not loaded")
 	}
 	now := time.Now()
-	rows := make([]auths.Session, memInstances)
+	rows := make([]models.Session, memInstances)
 	for i := range rows {
 		rows[i] = memSession(i, now)
 	}
@@ -441,7 +441,7 @@ func BenchmarkServerMemory10k(b *testing.B) {
 		b.Fatal(err)
 	}
 	var count int64
-	if err := app.DB().Model(&auths.Session{}).Count(&count).Error; err != nil || count != memInstances {
+	if err := app.DB().Model(&models.Session{}).Count(&count).Error; err != nil || count != memInstances {
 		b.Fatalf("%d sessions, %v", count, err)
 	}
 	rows = nil
@@ -462,7 +462,7 @@ func BenchmarkServerMemory10kFloor(b *testing.B) {
 		files[p] = bytes.Clone(data) // exactly the bytes, not ReadFile's 512-byte minimum
 	}
 	now := time.Now()
-	sessions := make([]auths.Session, memInstances)
+	sessions := make([]models.Session, memInstances)
 	for i := range sessions {
 		sessions[i] = memSession(i, now)
 	}

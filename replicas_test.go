@@ -22,7 +22,6 @@ import (
 	_ "github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/jitwx/jit"
-	"github.com/jitwx/jit/auths"
 	"github.com/jitwx/jit/auths/wechatsim"
 	"github.com/jitwx/jit/models"
 )
@@ -374,7 +373,7 @@ func TestSessionTTL(t *testing.T) {
 	if maxAge != 90*60 {
 		t.Fatalf("session cookie Max-Age %d, want %d", maxAge, 90*60)
 	}
-	var sess auths.Session
+	var sess models.Session
 	if err := r.app.DB().Take(&sess).Error; err != nil {
 		t.Fatal(err)
 	}

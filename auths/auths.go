@@ -1,10 +1,11 @@
-// Package auths holds the login types: the official built-in element
-// folders (auths.loginTypes.Meta and auths.loginTypes.WechatPublicType,
-// embedded), the Go behaviour of WechatPublicType, and the HTTP flow of a
-// login (state, callback, sessions).
+// Package auths is the login family layer: the login and callback flow
+// with duplicate handling, login states, users and identities, binding,
+// sessions, cookies, the redirect guard and failure pages. Login Types
+// (auths/wechatpublic, …) plug in through Provider and register
+// themselves with RegisterType, the way database/sql drivers do.
 //
-// Importing this package registers the WeChat login Type, the way a
-// database/sql driver registers itself.
+// It also embeds the official element folders (auths.loginTypes.Meta and
+// the built-in login Types), which every app gets as its last layer.
 package auths
 
 import (

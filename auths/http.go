@@ -11,48 +11,60 @@ import (
 	"strings"
 	"sync/atomic"
 	"time"
-	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"gorm.io/gorm"
-	"gorm.io/gorm/clause"
 
 	"github.com/jitwx/jit/models"
-	"github.com/jitwx/jit/services"
 )
 
 // Cookie names. The binding cookie ties a login's state to the browser
 // that started it; the session cookie is the login itself. Over https they
-// carry the __Host- prefix (see cookieName).
+// carry a security prefix (see Server.cookieName).
 const (
 	BindingCookie = "jit_bind"
 	SessionCookie = "jit_session"
 )
 
-// SecurePrefix is put before the cookie names over https: browsers then
-// accept the cookie only from this exact host, Secure, with Path=/, so a
-// sibling subdomain cannot plant a binding cookie of its choosing.
-const SecurePrefix = "__Host-"
-
-func cookieName(base *url.URL, name string) string {
-	if base.Scheme == "https" {
-		return SecurePrefix + name
-	}
-	return name
-}
+// Cookie prefixes used over https. __Host- makes browsers accept the
+// cookie only from this exact host, Secure, with Path=/, so a sibling
+// subdomain cannot plant a binding cookie of its choosing; an app mounted
+// under a path cannot use it and gets __Secure- (https only).
+const (
+	SecurePrefix     = "__Host-"
+	SecurePathPrefix = "__Secure-"
+)
 
 // Lookup finds a live element by full name. The server asks for elements
 // on every request, so hot-reloaded config applies at once.
 type Lookup func(fullName string) (any, bool)
 
+// LoginHook runs after the provider answered and the identity is resolved,
+// before anything is stored or a session starts. An error refuses the
+// login: the person sees its message (write it in Chinese), nothing is
+// stored.
+type LoginHook func(ctx context.Context, ev *LoginEvent) error
+
+// LoginEvent is what a LoginHook decides on.
+type LoginEvent struct {
+	Identity Identity
+	Profile  Profile
+	// User is the existing user the login would log in (or, for a bind,
+	// the user the identity is attached to); nil when one would be created.
+	User *models.User
+	Bind bool
+}
+
 // Server is the HTTP side of login: the login and callback routes of every
-// login element, the session and logout.
+// login element, sessions, users' identities and logout.
 type Server struct {
-	db         *gorm.DB
+	store      *Store
 	lookup     Lookup
+	providers  func() []Provider
 	publicURL  *url.URL
 	logger     *slog.Logger
 	now        func() time.Time
+	hook       LoginHook
 	stateTTL   time.Duration
 	sessionTTL time.Duration
 	dupWindow  time.Duration
@@ -65,8 +77,9 @@ type Server struct {
 // ServerOption configures a Server.
 type ServerOption func(*Server)
 
-// WithPublicURL fixes the scheme and host WeChat redirects back to; without
-// it each request's own scheme and host are used.
+// WithPublicURL fixes the URL WeChat redirects back to: scheme, host and
+// the path the app is mounted under. Without it each request's own scheme
+// and host are used, at the root.
 func WithPublicURL(u *url.URL) ServerOption { return func(s *Server) { s.publicURL = u } }
 
 // WithServerLogger sets the logger.
@@ -78,15 +91,32 @@ func WithClock(now func() time.Time) ServerOption { return func(s *Server) { s.n
 // WithSessionTTL sets how long a login lasts (default 7 days).
 func WithSessionTTL(d time.Duration) ServerOption { return func(s *Server) { s.sessionTTL = d } }
 
-// NewServer returns the login HTTP server over the App's database.
+// WithLoginHook sets the hook every login passes.
+func WithLoginHook(h LoginHook) ServerOption { return func(s *Server) { s.hook = h } }
+
+// WithProviders lists the live login elements, for RequireLogin's default.
+func WithProviders(f func() []Provider) ServerOption { return func(s *Server) { s.providers = f } }
+
+// WithLoginObserver is told the outcome of every callback: "ok" or the
+// error code, and the provider's errcode when it refused (else 0).
+func WithLoginObserver(f func(element, outcome string, errcode int)) ServerOption {
+	return func(s *Server) { s.observe = f }
+}
+
+// NewServer returns the login HTTP server over the App's database (nil:
+// every login route answers 503).
 func NewServer(db *gorm.DB, lookup Lookup, opts ...ServerOption) *Server {
 	s := &Server{
-		db: db, lookup: lookup, logger: slog.Default(), now: time.Now,
+		lookup: lookup, logger: slog.Default(), now: time.Now,
 		stateTTL:   10 * time.Minute, // WeChat's code lives 5 minutes; the consent page may take a while
 		sessionTTL: 7 * 24 * time.Hour,
 		dupWindow:  2 * time.Minute,
 		exchangeTO: 30 * time.Second,
 		echo:       echo.New(),
+		providers:  func() []Provider { return nil },
+	}
+	if db != nil {
+		s.store = NewStore(db)
 	}
 	for _, o := range opts {
 		o(s)
@@ -96,10 +126,13 @@ func NewServer(db *gorm.DB, lookup Lookup, opts ...ServerOption) *Server {
 
 // Register adds the routes to e.
 func (s *Server) Register(e *echo.Echo) {
-	e.GET("/auths/loginTypes/:name/login", s.needDB(s.login))
-	e.GET("/auths/loginTypes/:name/callback", s.needDB(s.observed(s.callback)))
+	e.GET("/auths/loginTypes/:name/login", s.page(s.needDB(s.login)))
+	e.GET("/auths/loginTypes/:name/callback", s.page(s.observed(s.needDB(s.callback))))
+	e.POST("/auths/loginTypes/:name/unbind", s.needDB(s.sameOrigin(s.unbind)))
 	e.GET("/auths/session", s.needDB(s.session))
-	e.POST("/auths/logout", s.needDB(s.logout))
+	e.GET("/auths/sessions", s.needDB(s.sessions))
+	e.DELETE("/auths/sessions/:id", s.needDB(s.sameOrigin(s.endSession)))
+	e.POST("/auths/logout", s.needDB(s.sameOrigin(s.logout)))
 }
 
 // Outcome keys under which a callback leaves its result on the echo
@@ -110,12 +143,6 @@ const (
 	ElementKey = "jit.element"
 )
 
-// WithLoginObserver is told the outcome of every callback: "ok" or the
-// error code, and WeChat's errcode when WeChat refused (else 0).
-func WithLoginObserver(f func(element, outcome string, errcode int)) ServerOption {
-	return func(s *Server) { s.observe = f }
-}
-
 // observed records a callback's outcome for metrics and the request log.
 // Names that are not login elements are counted as "unknown", so request
 // paths cannot grow the metric's label set.
@@ -123,8 +150,8 @@ func (s *Server) observed(h echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
 		err := h(c)
 		element := "unknown"
-		if name := "auths.loginTypes." + c.Param("name"); s.isLogin(name) {
-			element = name
+		if p, ok := s.provider(c.Param("name")); ok {
+			element = p.FullName()
 		}
 		outcome, errcode := "ok", 0
 		var fe *Error
@@ -146,59 +173,52 @@ func (s *Server) observed(h echo.HandlerFunc) echo.HandlerFunc {
 	}
 }
 
-func (s *Server) isLogin(name string) bool {
-	el, ok := s.lookup(name)
-	_, isWechat := el.(*WechatLogin)
-	return ok && isWechat
-}
-
 // needDB answers 503 when the app was opened without a database
 // (jit.WithoutDatabase): logins then fail cleanly instead of panicking.
 func (s *Server) needDB(h echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
-		if s.db == nil {
-			return fail(http.StatusServiceUnavailable, "database_unavailable", "this server has no database; logins are turned off")
+		if s.store == nil {
+			return fail(http.StatusServiceUnavailable, "database_unavailable", "服务器没有配置数据库，暂时无法登录。")
 		}
 		return h(c)
 	}
 }
 
-// Error is the JSON body of every error response.
-type Error struct {
-	Status  int    `json:"-"`
-	Code    string `json:"code"`
-	Message string `json:"message"`
-	ErrCode int    `json:"errcode,omitempty"` // WeChat's errcode, when WeChat refused
-}
-
-func (e *Error) Error() string { return e.Code + ": " + e.Message }
-
-func fail(status int, code, format string, args ...any) *Error {
-	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
-}
-
-func (s *Server) element(c echo.Context) (*WechatLogin, *Error) {
-	name := c.Param("name")
+func (s *Server) provider(name string) (Provider, bool) {
 	el, ok := s.lookup("auths.loginTypes." + name)
-	w, isWechat := el.(*WechatLogin)
-	if !ok || !isWechat {
-		return nil, fail(http.StatusNotFound, "login_type_not_found", "no WeChat login element auths.loginTypes.%s", name)
+	p, isLogin := el.(Provider)
+	return p, ok && isLogin
+}
+
+func (s *Server) element(c echo.Context) (Provider, *Error) {
+	p, ok := s.provider(c.Param("name"))
+	if !ok {
+		return nil, fail(http.StatusNotFound, "login_type_not_found", "没有这种登录方式（auths.loginTypes.%s）。", c.Param("name"))
 	}
-	return w, nil
+	return p, nil
 }
 
 func (s *Server) login(c echo.Context) error {
-	w, ferr := s.element(c)
+	p, ferr := s.element(c)
 	if ferr != nil {
 		return ferr
 	}
-	base := s.baseURL(c)
-	target, err := safeRedirect(c.QueryParam("redirectUrl"), base, c.Request().Host, w.AllowedRedirectHosts())
+	base := s.baseURL(c.Request())
+	target, err := safeRedirect(c.QueryParam("redirectUrl"), base, c.Request().Host, p.Policy().AllowedRedirectHosts)
 	if err != nil {
-		return fail(http.StatusBadRequest, "invalid_redirect", "redirectUrl %v", err)
+		return fail(http.StatusBadRequest, "invalid_redirect", "登录后要返回的地址不安全（redirectUrl %v）。", err)
+	}
+	ctx := c.Request().Context()
+	bindUser := ""
+	if b := c.QueryParam("bind"); b == "1" || b == "true" {
+		u, err := s.CurrentUser(c.Request())
+		if err != nil {
+			return withTarget(err, target)
+		}
+		bindUser = u.UserID
 	}
 	binding := ""
-	if ck, err := c.Cookie(cookieName(base, BindingCookie)); err == nil && validToken(ck.Value, 64) {
+	if ck, err := c.Cookie(s.cookieName(base, BindingCookie)); err == nil && validToken(ck.Value, 64) {
 		binding = ck.Value
 	} else {
 		binding = newToken()
@@ -206,24 +226,23 @@ func (s *Server) login(c echo.Context) error {
 	}
 	state := newToken()
 	now := s.now()
-	row := LoginState{
-		State: state, LoginType: w.FullName(), BindingHash: hashHex(binding), RedirectURL: target,
+	row := models.LoginState{
+		State: state, LoginType: p.FullName(), BindingHash: hashHex(binding), RedirectURL: target, BindUserID: bindUser,
 		Status: "pending", CreatedAt: now, ExpiresAt: now.Add(s.stateTTL),
 	}
-	ctx := c.Request().Context()
-	if err := s.db.WithContext(ctx).Create(&row).Error; err != nil {
-		return fmt.Errorf("saving login state: %w", err)
+	if err := s.store.CreateState(ctx, &row); err != nil {
+		return err
 	}
 	s.sweep(ctx, now)
 
 	callback := base.JoinPath("auths", "loginTypes", c.Param("name"), "callback").String()
 	c.Response().Header().Set("Cache-Control", "no-store")
-	return c.Redirect(http.StatusFound, w.AuthorizeURL(callback, state))
+	return c.Redirect(http.StatusFound, p.AuthCodeURL(callback, state))
 }
 
-// sweep deletes long-expired login states and expired sessions as logins
-// happen, at most once a minute per server, so that a login does not pay
-// for a DELETE each time.
+// sweep deletes long-expired login states and sessions as logins happen,
+// at most once a minute per server, so that a login does not pay for a
+// DELETE each time.
 func (s *Server) sweep(ctx context.Context, now time.Time) {
 	last := s.lastSweep.Load()
 	if now.UnixNano()-last < int64(time.Minute) || !s.lastSweep.CompareAndSwap(last, now.UnixNano()) {
@@ -232,21 +251,19 @@ func (s *Server) sweep(ctx context.Context, now time.Time) {
 	// An hour's grace: a logged-out session row is what refuses a late
 	// duplicate callback of its login, and states outlive their sessions'
 	// duplicate window.
-	old := now.Add(-time.Hour)
-	s.db.WithContext(ctx).Where("expires_at < ?", old).Delete(&LoginState{})
-	s.db.WithContext(ctx).Where("expires_at < ?", old).Delete(&Session{})
+	s.store.Sweep(ctx, now.Add(-time.Hour))
 }
 
 func (s *Server) callback(c echo.Context) error {
-	w, ferr := s.element(c)
+	p, ferr := s.element(c)
 	if ferr != nil {
 		return ferr
 	}
 	ctx := c.Request().Context()
 	c.Response().Header().Set("Cache-Control", "no-store")
-	st, binding, code, ferr := callbackParams(c, s.baseURL(c))
+	st, binding, code, ferr := s.callbackParams(c)
 	if ferr != nil {
-		s.logger.InfoContext(ctx, "login refused", "element", w.FullName(), "outcome", ferr.Code)
+		s.logger.InfoContext(ctx, "login refused", "element", p.FullName(), "outcome", ferr.Code)
 		return ferr
 	}
 
@@ -254,277 +271,315 @@ func (s *Server) callback(c echo.Context) error {
 	// pending, issued to this browser for this element, and not expired.
 	// Anything else takes the slow path below, which says what is wrong.
 	codeHash := hashHex(code)
-	now := s.now()
-	var claimed []LoginState
 	if code == "" { // a denial: the slow path checks the state and records it
-		ferr := s.whyUnclaimed(c, w, st, binding, code)
-		s.logger.InfoContext(ctx, "login refused", "element", w.FullName(), "outcome", ferr.Code)
+		ferr := s.whyUnclaimed(ctx, p, st, binding, code)
+		s.logger.InfoContext(ctx, "login refused", "element", p.FullName(), "outcome", ferr.Code)
 		return ferr
 	}
-	res := s.db.WithContext(ctx).Model(&claimed).
-		Clauses(clause.Returning{Columns: []clause.Column{{Name: "redirect_url"}}}).
-		Where("state = ? AND status = ? AND login_type = ? AND binding_hash = ? AND expires_at > ?",
-			st, "pending", w.FullName(), hashHex(binding), now).
-		Updates(map[string]any{"status": "exchanging", "code_hash": codeHash, "used_at": now})
-	if res.Error != nil {
-		return fmt.Errorf("claiming login state: %w", res.Error)
+	claimed, err := s.store.ClaimState(ctx, st, p.FullName(), hashHex(binding), codeHash, s.now())
+	if err != nil {
+		return err
 	}
-	if res.RowsAffected == 0 || len(claimed) == 0 {
-		ferr := s.whyUnclaimed(c, w, st, binding, code)
-		if ferr != nil {
-			s.logger.InfoContext(ctx, "login refused", "element", w.FullName(), "outcome", ferr.Code)
+	if claimed == nil {
+		if ferr := s.whyUnclaimed(ctx, p, st, binding, code); ferr != nil {
+			s.logger.InfoContext(ctx, "login refused", "element", p.FullName(), "outcome", ferr.Code)
 			return ferr
 		}
-		return s.duplicate(c, w, st, codeHash)
+		return s.duplicate(c, p, st, binding, codeHash)
 	}
 
-	// The code is spent once sent to WeChat: finish even if this browser
-	// goes away, so a duplicate callback can pick up the result.
+	// The code is spent once sent to the provider: finish even if this
+	// browser goes away, so a duplicate callback can pick up the result.
 	xctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), s.exchangeTO)
 	defer cancel()
-	openid, ferr := s.exchange(xctx, w, code)
-	if ferr != nil {
-		s.db.WithContext(xctx).Model(&LoginState{}).Where("state = ?", st).Updates(map[string]any{
-			"status": "failed", "err_code": ferr.Code, "err_status": ferr.Status, "err_message": ferr.Message})
-		s.logger.WarnContext(ctx, "login failed", "element", w.FullName(), "outcome", ferr.Code, "errcode", ferr.ErrCode)
-		return ferr
+	token, err := s.finish(xctx, c, p, claimed, st, binding)
+	if err != nil {
+		ferr := asError(err)
+		if ferr == nil {
+			ferr = fail(http.StatusServiceUnavailable, "login_failed", "登录没有完成，请重试。")
+			s.logger.ErrorContext(ctx, "login failed", "element", p.FullName(), "err", err)
+		}
+		if err := s.store.FailState(xctx, st, "exchanging", ferr); err != nil {
+			s.logger.WarnContext(ctx, "recording a failed login", "element", p.FullName(), "err", err)
+		}
+		s.logger.WarnContext(ctx, "login failed", "element", p.FullName(), "outcome", ferr.Code, "errcode", ferr.ErrCode)
+		return withTarget(ferr, claimed.RedirectURL)
 	}
-	s.logger.InfoContext(ctx, "login", "element", w.FullName(), "outcome", "ok")
-	// The session row, tagged with the state, is also what marks the login
-	// done for a duplicate callback.
-	return s.startSession(xctx, c, w, openid, st, claimed[0].RedirectURL)
+	s.logger.InfoContext(ctx, "login", "element", p.FullName(), "outcome", "ok", "bind", claimed.BindUserID != "")
+	if token != "" {
+		c.SetCookie(s.cookie(s.baseURL(c.Request()), SessionCookie, token, s.sessionTTL))
+	}
+	return c.Redirect(http.StatusFound, claimed.RedirectURL)
+}
+
+// finish exchanges the code, applies the policy and the hook, and commits
+// the login. It returns the new session's cookie value ("" for a bind).
+func (s *Server) finish(ctx context.Context, c echo.Context, p Provider, claimed *models.LoginState, state, binding string) (string, error) {
+	login, err := p.Exchange(ctx, c.QueryParam("code"))
+	if err != nil {
+		return "", upstreamFailure(err)
+	}
+	pol := p.Policy()
+	res, err := s.store.Resolve(ctx, login.Identity, pol.LinkByUnionid)
+	if err != nil {
+		return "", err
+	}
+	bind := claimed.BindUserID != ""
+	user := res.User
+	switch {
+	case bind:
+		if user != nil && user.ID != claimed.BindUserID {
+			return "", errIdentityInUseError()
+		}
+		// The browser must still be logged in as the user who asked.
+		if cur, err := s.CurrentUser(c.Request()); err != nil || cur.UserID != claimed.BindUserID {
+			return "", fail(http.StatusUnauthorized, "not_logged_in", "请先登录，再绑定微信。")
+		}
+		if user, err = s.store.User(ctx, claimed.BindUserID); err != nil {
+			return "", err
+		}
+	case user == nil && !pol.AllowRegister:
+		return "", fail(http.StatusForbidden, "registration_closed", "这个微信还没有注册账号，本应用暂不开放注册。")
+	case user != nil && user.Disabled:
+		return "", fail(http.StatusForbidden, "user_disabled", "这个账号已被停用。")
+	}
+	if s.hook != nil {
+		if err := s.hook(ctx, &LoginEvent{Identity: login.Identity, Profile: login.Profile, User: user, Bind: bind}); err != nil {
+			s.logger.InfoContext(ctx, "login refused by the login hook", "element", p.FullName(), "err", err)
+			return "", fail(http.StatusForbidden, "login_refused", "%s", hookMessage(err))
+		}
+	}
+	f := Finish{Login: login, User: user, Bind: bind, State: state, Now: s.now()}
+	token := ""
+	if !bind {
+		token = newToken()
+		f.Session = s.newSession(c.Request(), token, login.Identity, state, binding)
+	}
+	if _, err := s.store.FinishLogin(ctx, f); errors.Is(err, errIdentityInUse) {
+		return "", errIdentityInUseError()
+	} else if err != nil {
+		return "", err
+	}
+	return token, nil
+}
+
+func errIdentityInUseError() *Error {
+	return fail(http.StatusConflict, "identity_in_use", "这个微信已经绑定了另一个账号，没有做任何改动。")
+}
+
+// hookMessage is what the person is shown of a hook's error, bounded.
+func hookMessage(err error) string {
+	msg := strings.TrimSpace(err.Error())
+	if msg == "" {
+		return "登录被拒绝。"
+	}
+	if r := []rune(msg); len(r) > 200 {
+		msg = string(r[:200])
+	}
+	return msg
+}
+
+func (s *Server) newSession(r *http.Request, token string, id Identity, state, binding string) *models.Session {
+	now := s.now()
+	return &models.Session{
+		IDHash: hashHex(token), ID: newToken(), LoginType: id.LoginType, AppID: id.AppID, OpenID: id.OpenID,
+		UserAgent: SummarizeUserAgent(r.UserAgent()), LoginState: state, DupSeal: sealToken(token, binding, state),
+		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.sessionTTL),
+	}
 }
 
 // callbackParams checks what can be checked without the database.
-func callbackParams(c echo.Context, base *url.URL) (state, binding, code string, _ *Error) {
+func (s *Server) callbackParams(c echo.Context) (state, binding, code string, _ *Error) {
 	raw := c.QueryParam("state")
 	code = c.QueryParam("code")
 	if raw == "" {
-		return "", "", "", fail(http.StatusBadRequest, "state_missing", "the callback has no state; start the login again")
+		return "", "", "", fail(http.StatusBadRequest, "state_missing", "登录链接不完整，请重新登录。")
 	}
-	// The per-login token is the last tokenLen characters; the configured
-	// marker before it may have been edited (hot reload) since the login
+	// The per-login token is the last tokenLen characters; a marker a Type
+	// puts before it may have been edited (hot reload) since the login
 	// started, and the token alone is what the database knows.
 	if len(raw) < tokenLen || len(raw) > 128 || !validToken(raw, 128) {
-		return "", "", "", fail(http.StatusBadRequest, "state_invalid", "the callback's state is not one this server issued")
+		return "", "", "", errStateInvalid()
 	}
 	st := raw[len(raw)-tokenLen:]
-	ck, err := c.Cookie(cookieName(base, BindingCookie))
+	ck, err := c.Cookie(s.cookieName(s.baseURL(c.Request()), BindingCookie))
 	if err != nil || !validToken(ck.Value, 64) {
-		return "", "", "", fail(http.StatusForbidden, "state_browser_mismatch", "this login was started in another browser; start it again here")
+		return "", "", "", s.mismatch(c.Request().Context(), st)
 	}
 	if len(code) > 512 {
-		return "", "", "", fail(http.StatusBadRequest, "code_invalid", "the callback's code is not valid")
+		return "", "", "", fail(http.StatusBadRequest, "code_invalid", "微信授权码无效，请重新登录。")
 	}
 	return st, ck.Value, code, nil
+}
+
+func errStateInvalid() *Error {
+	return fail(http.StatusBadRequest, "state_invalid", "这个登录链接不是本站发出的，请重新登录。")
+}
+
+func errBrowserMismatch() *Error {
+	return fail(http.StatusForbidden, "state_browser_mismatch", "登录是在另一个浏览器里开始的，请在这里重新登录。")
+}
+
+// mismatch is the error of a callback without a binding cookie; a state
+// this server issued still gives it a safe place to go back to.
+func (s *Server) mismatch(ctx context.Context, st string) *Error {
+	e := errBrowserMismatch()
+	if row, err := s.store.State(ctx, st); err == nil {
+		e.target = row.RedirectURL
+	}
+	return e
 }
 
 // whyUnclaimed explains a state the happy path could not claim. It returns
 // nil when the state was claimed before by this browser: a duplicate. It
 // never returns nil for an empty code.
-func (s *Server) whyUnclaimed(c echo.Context, w *WechatLogin, st, binding, code string) *Error {
-	ctx := c.Request().Context()
-	var row LoginState
-	err := s.db.WithContext(ctx).Where("state = ?", st).Take(&row).Error
+func (s *Server) whyUnclaimed(ctx context.Context, p Provider, st, binding, code string) *Error {
+	row, err := s.store.State(ctx, st)
 	switch {
-	case errors.Is(err, gorm.ErrRecordNotFound):
-		return fail(http.StatusBadRequest, "state_invalid", "the callback's state is not one this server issued")
+	case errors.Is(err, errNoRow):
+		return errStateInvalid()
 	case err != nil:
-		return fail(http.StatusServiceUnavailable, "database_unavailable", "the login could not be checked; try again")
-	case row.LoginType != w.FullName():
-		return fail(http.StatusBadRequest, "state_invalid", "the callback's state belongs to another login element")
-	case row.BindingHash != hashHex(binding):
-		return fail(http.StatusForbidden, "state_browser_mismatch", "this login was started in another browser; start it again here")
-	case row.Status == "pending" && !s.now().Before(row.ExpiresAt):
-		return fail(http.StatusBadRequest, "state_expired", "the login took too long; start it again")
-	case code == "":
-		// WeChat's documented answer to "deny": state without code.
-		s.db.WithContext(ctx).Model(&LoginState{}).Where("state = ? AND status = ?", st, "pending").
-			Updates(map[string]any{"status": "failed", "err_code": "authorization_denied",
-				"err_status": http.StatusForbidden, "err_message": "WeChat authorization was declined"})
-		return fail(http.StatusForbidden, "authorization_denied", "WeChat authorization was declined")
+		return fail(http.StatusServiceUnavailable, "database_unavailable", "暂时无法完成登录，请稍后再试。")
+	case row.LoginType != p.FullName():
+		return errStateInvalid()
 	}
-	return nil
+	var e *Error
+	switch {
+	case row.BindingHash != hashHex(binding):
+		e = errBrowserMismatch()
+	case row.Status == "pending" && !s.now().Before(row.ExpiresAt):
+		e = fail(http.StatusBadRequest, "state_expired", "登录超时了，请重新登录。")
+	case code == "" && row.Status == "pending":
+		// WeChat's documented answer to "deny": state without code.
+		e = fail(http.StatusForbidden, "authorization_denied", "你取消了微信授权，没有登录。")
+		if err := s.store.FailState(ctx, st, "pending", e); err != nil {
+			s.logger.WarnContext(ctx, "recording a declined login", "element", p.FullName(), "err", err)
+		}
+	case code == "":
+		e = errStateUsed()
+	default:
+		return nil
+	}
+	e.target = row.RedirectURL
+	return e
+}
+
+func errStateUsed() *Error {
+	return fail(http.StatusConflict, "state_used", "这个登录链接已经用过了，请重新登录。")
 }
 
 // duplicate answers a second callback with an already claimed state: the
 // same code from the same browser (Android's double redirect, a refresh,
-// the back button) gets the first exchange's outcome; anything else is a
-// replay.
-func (s *Server) duplicate(c echo.Context, w *WechatLogin, state, codeHash string) error {
+// the back button) gets the first exchange's outcome and joins its
+// session; anything else is a replay.
+func (s *Server) duplicate(c echo.Context, p Provider, state, binding, codeHash string) error {
 	ctx := c.Request().Context()
 	deadline := time.NewTimer(s.exchangeTO)
 	defer deadline.Stop()
 	tick := time.NewTicker(50 * time.Millisecond)
 	defer tick.Stop()
-	used := fail(http.StatusConflict, "state_used", "this login link was already used; start the login again")
 	for {
-		var row LoginState
-		if err := s.db.WithContext(ctx).Where("state = ?", state).Take(&row).Error; err != nil {
-			return fmt.Errorf("reading login state: %w", err)
+		row, err := s.store.State(ctx, state)
+		if err != nil {
+			return err
 		}
+		used := withTarget(errStateUsed(), row.RedirectURL)
 		if row.CodeHash != codeHash || row.UsedAt == nil || s.now().Sub(*row.UsedAt) > s.dupWindow {
 			return used
 		}
-		if row.Status == "failed" {
-			return &Error{Status: row.ErrStatus, Code: row.ErrCode, Message: row.ErrMessage}
+		switch row.Status {
+		case "failed":
+			return withTarget(&Error{Status: row.ErrStatus, Code: row.ErrCode, Message: row.ErrMessage}, row.RedirectURL)
+		case "done": // a bind: the session it ran in stays as it is
+			return c.Redirect(http.StatusFound, row.RedirectURL)
 		}
-		var done []Session
-		// The earliest-ending session of this login: ended means logged out.
-		if err := s.db.WithContext(ctx).Where("login_state = ?", state).Order("expires_at").Limit(1).Find(&done).Error; err != nil {
-			return fmt.Errorf("reading session: %w", err)
+		done, err := s.store.SessionOfState(ctx, state)
+		if err != nil {
+			return err
 		}
-		if len(done) == 1 {
-			if !s.now().Before(done[0].ExpiresAt) {
-				return used // the user logged out since: do not log them back in
+		if done != nil {
+			token, ok := unsealToken(done.DupSeal, binding, state)
+			if !ok || hashHex(token) != done.IDHash || !s.now().Before(done.ExpiresAt) {
+				return used // logged out since: do not log them back in
 			}
-			s.logger.InfoContext(ctx, "duplicate callback served from the first exchange", "element", w.FullName())
-			return s.startSession(ctx, c, w, done[0].OpenID, state, row.RedirectURL)
+			s.logger.InfoContext(ctx, "duplicate callback joined the first exchange's session", "element", p.FullName())
+			c.SetCookie(s.cookie(s.baseURL(c.Request()), SessionCookie, token, done.ExpiresAt.Sub(s.now())))
+			return c.Redirect(http.StatusFound, row.RedirectURL)
 		}
 		if s.now().Sub(*row.UsedAt) > s.exchangeTO {
 			return used // the first exchange died without an outcome
 		}
 		select {
 		case <-ctx.Done():
-			return fail(http.StatusServiceUnavailable, "login_in_progress", "the login is still being completed; reload the page")
+			return fail(http.StatusServiceUnavailable, "login_in_progress", "登录还在进行中，请刷新页面。")
 		case <-deadline.C:
-			return fail(http.StatusGatewayTimeout, "login_in_progress", "the login is still being completed; reload the page")
+			return fail(http.StatusGatewayTimeout, "login_in_progress", "登录还在进行中，请刷新页面。")
 		case <-tick.C:
 		}
 	}
 }
 
-// exchange sends the code to WeChat and stores the user.
-func (s *Server) exchange(ctx context.Context, w *WechatLogin, code string) (string, *Error) {
-	tok, err := w.Service().GetAccessToken(ctx, code)
-	if err != nil {
-		return "", wechatFailure(err)
+// upstreamFailure keeps a provider's *Error and turns anything else from
+// the exchange into a retryable failure.
+func upstreamFailure(err error) error {
+	if e := asError(err); e != nil {
+		return e
 	}
-	user, err := w.Service().Login(ctx, tok)
-	if err != nil {
-		return "", wechatFailure(err)
+	if errors.Is(err, context.DeadlineExceeded) {
+		return fail(http.StatusGatewayTimeout, "wechat_timeout", "登录服务没有及时响应，请稍后再试。")
 	}
-	return user.OpenID, nil
+	return fail(http.StatusServiceUnavailable, "login_failed", "登录没有完成，请重试。")
 }
 
-// wechatFailure maps a WeChat or network failure to what the browser sees:
-// 4xx for what the user can fix by starting again, 502/504 for WeChat.
-func wechatFailure(err error) *Error {
-	var we *services.WechatError
-	var ue *services.UpstreamError
-	switch {
-	case errors.Is(err, services.ErrSnapshotUser):
-		return fail(http.StatusForbidden, "snapshot_user", "请点击页面底部的「使用完整服务」后再登录 (this is a preview page; tap \"使用完整服务\" to sign in)")
-	case services.IsCodeUsed(err):
-		return &Error{Status: http.StatusBadRequest, Code: "code_used", Message: "this login link was already used; start the login again", ErrCode: 40163}
-	case services.IsCodeInvalid(err):
-		return &Error{Status: http.StatusBadRequest, Code: "code_invalid", Message: "the WeChat code is invalid or expired; start the login again", ErrCode: we0(err)}
-	case errors.As(err, &we) && (we.Code == 50001 || we.Code == 50002):
-		return &Error{Status: http.StatusForbidden, Code: "authorization_denied", Message: "WeChat did not grant access for this user", ErrCode: we.Code}
-	case errors.As(err, &we):
-		return &Error{Status: http.StatusBadGateway, Code: "wechat_error", Message: fmt.Sprintf("WeChat refused the request (errcode %d)", we.Code), ErrCode: we.Code}
-	case errors.As(err, &ue) && ue.Timeout():
-		return fail(http.StatusGatewayTimeout, "wechat_timeout", "WeChat did not answer in time; try again")
-	case errors.As(err, &ue):
-		return fail(http.StatusBadGateway, "wechat_unavailable", "WeChat could not be reached; try again")
-	case errors.Is(err, context.DeadlineExceeded):
-		return fail(http.StatusGatewayTimeout, "wechat_timeout", "WeChat did not answer in time; try again")
-	}
-	return fail(http.StatusServiceUnavailable, "login_failed", "the login could not be completed; try again")
-}
-
-func we0(err error) int {
-	var we *services.WechatError
-	if errors.As(err, &we) {
-		return we.Code
-	}
-	return 0
-}
-
-func (s *Server) startSession(ctx context.Context, c echo.Context, w *WechatLogin, openid, state, redirect string) error {
-	token := newToken()
-	now := s.now()
-	sess := Session{IDHash: hashHex(token), LoginType: w.FullName(), AppID: w.AppID(), OpenID: openid, LoginState: state,
-		CreatedAt: now, ExpiresAt: now.Add(s.sessionTTL)}
-	if err := s.db.WithContext(ctx).Create(&sess).Error; err != nil {
-		return fmt.Errorf("saving session: %w", err)
-	}
-	c.SetCookie(s.cookie(s.baseURL(c), SessionCookie, token, s.sessionTTL))
-	return c.Redirect(http.StatusFound, redirect)
-}
-
-// SessionUser is the JSON of GET /auths/session.
-type SessionUser struct {
-	OpenID     string `json:"openid"`
-	Nickname   string `json:"nickname"`
-	HeadImgURL string `json:"headimgurl"`
-	UnionID    string `json:"unionid"`
-	LoginType  string `json:"loginType"`
-}
-
-// CurrentUser returns the logged-in user of a request, or an *Error with
-// status 401.
-func (s *Server) CurrentUser(r *http.Request) (*SessionUser, error) {
-	ck, err := r.Cookie(cookieName(s.baseURLOf(r), SessionCookie))
-	if err != nil || !validToken(ck.Value, 64) {
-		return nil, fail(http.StatusUnauthorized, "unauthenticated", "not logged in")
-	}
-	ctx := r.Context()
-	var sess Session
-	err = s.db.WithContext(ctx).Where("id_hash = ? AND expires_at > ?", hashHex(ck.Value), s.now()).Take(&sess).Error
-	if errors.Is(err, gorm.ErrRecordNotFound) {
-		return nil, fail(http.StatusUnauthorized, "unauthenticated", "not logged in")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading session: %w", err)
-	}
-	user, err := models.FindWechatUser(ctx, s.db, sess.AppID, sess.OpenID)
-	if errors.Is(err, models.ErrNotFound) {
-		return nil, fail(http.StatusUnauthorized, "unauthenticated", "not logged in")
-	}
-	if err != nil {
-		return nil, fmt.Errorf("reading user: %w", err)
-	}
-	return &SessionUser{OpenID: user.OpenID, Nickname: user.Nickname, HeadImgURL: user.HeadImgURL, UnionID: user.UnionID, LoginType: sess.LoginType}, nil
-}
-
-func (s *Server) session(c echo.Context) error {
-	c.Response().Header().Set("Cache-Control", "no-store")
-	u, err := s.CurrentUser(c.Request())
-	if err != nil {
+// withTarget gives an error a safe place to send a browser back to.
+func withTarget(err error, target string) error {
+	e := asError(err)
+	if e == nil {
 		return err
 	}
-	return c.JSON(http.StatusOK, u)
+	cp := *e
+	cp.target = target
+	return &cp
 }
 
-func (s *Server) logout(c echo.Context) error {
-	if ck, err := c.Cookie(cookieName(s.baseURL(c), SessionCookie)); err == nil && validToken(ck.Value, 64) {
-		// Expire rather than delete: the row still tells a late duplicate
-		// callback of the same login that it must not log the user back in.
-		if err := s.db.WithContext(c.Request().Context()).Model(&Session{}).Where("id_hash = ?", hashHex(ck.Value)).
-			Update("expires_at", s.now()).Error; err != nil {
-			return fmt.Errorf("ending session: %w", err)
-		}
+func asError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
 	}
-	c.SetCookie(s.cookie(s.baseURL(c), SessionCookie, "", -1))
-	return c.NoContent(http.StatusNoContent)
+	return nil
 }
 
-func (s *Server) baseURL(c echo.Context) *url.URL { return s.baseURLOf(c.Request()) }
-
-// baseURLOf is the public URL, or the request's own scheme (as echo reads
-// it, including X-Forwarded-Proto from a proxy) and host.
-func (s *Server) baseURLOf(r *http.Request) *url.URL {
+func (s *Server) baseURL(r *http.Request) *url.URL {
 	if s.publicURL != nil {
 		return s.publicURL
 	}
+	// The request's own scheme, as echo reads it (including
+	// X-Forwarded-Proto from a proxy), and host.
 	return &url.URL{Scheme: s.echo.NewContext(r, nil).Scheme(), Host: r.Host}
+}
+
+// basePath is the path the app is mounted under, "/" at the root.
+func basePath(base *url.URL) string {
+	p := strings.TrimRight(base.Path, "/")
+	return p + "/"
+}
+
+func (s *Server) cookieName(base *url.URL, name string) string {
+	switch {
+	case base.Scheme != "https":
+		return name
+	case basePath(base) != "/":
+		return SecurePathPrefix + name
+	}
+	return SecurePrefix + name
 }
 
 // cookie makes a cookie that scripts cannot read and that a cross-site
 // POST does not carry; maxAge 0 lasts for the browser session, <0 deletes.
 func (s *Server) cookie(base *url.URL, name, value string, maxAge time.Duration) *http.Cookie {
-	ck := &http.Cookie{Name: cookieName(base, name), Value: value, Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode, Secure: base.Scheme == "https"}
+	ck := &http.Cookie{Name: s.cookieName(base, name), Value: value, Path: basePath(base), HttpOnly: true,
+		SameSite: http.SameSiteLaxMode, Secure: base.Scheme == "https"}
 	switch {
 	case maxAge < 0:
 		ck.MaxAge = -1
@@ -532,61 +587,6 @@ func (s *Server) cookie(base *url.URL, name, value string, maxAge time.Duration)
 		ck.MaxAge = int(maxAge / time.Second)
 	}
 	return ck
-}
-
-// safeRedirect accepts a path on this site, or an absolute URL on this
-// site's host or an allowed host; anything else would be an open redirect.
-func safeRedirect(raw string, base *url.URL, reqHost string, allowed []string) (string, error) {
-	if raw == "" {
-		return "/", nil
-	}
-	if !utf8.ValidString(raw) {
-		return "", errors.New("is not valid UTF-8")
-	}
-	for _, r := range raw {
-		if r < 0x20 || r == 0x7f || r == '\\' {
-			return "", errors.New("contains characters not allowed in a URL")
-		}
-	}
-	u, err := url.Parse(raw)
-	if err != nil {
-		return "", errors.New("is not a URL")
-	}
-	target, err := sameSite(raw, u, base, reqHost, allowed)
-	if err != nil {
-		return "", err
-	}
-	// The limit applies to what is stored, which for an absolute URL is
-	// its re-encoded form (up to three times longer than the input).
-	if len(target) > maxRedirectLen {
-		return "", errors.New("is too long")
-	}
-	return target, nil
-}
-
-// maxRedirectLen is the longest return URL a login keeps (the column size).
-const maxRedirectLen = 2048
-
-func sameSite(raw string, u *url.URL, base *url.URL, reqHost string, allowed []string) (string, error) {
-	if u.Scheme == "" && u.Host == "" && u.User == nil {
-		if !strings.HasPrefix(raw, "/") || strings.HasPrefix(raw, "//") {
-			return "", errors.New("must be a path starting with / or a URL on this site")
-		}
-		return raw, nil
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.User != nil || u.Host == "" {
-		return "", errors.New("must be a path starting with / or a URL on this site")
-	}
-	host := strings.ToLower(u.Host)
-	if host == strings.ToLower(base.Host) || host == strings.ToLower(reqHost) {
-		return u.String(), nil
-	}
-	for _, h := range allowed {
-		if host == strings.ToLower(h) {
-			return u.String(), nil
-		}
-	}
-	return "", fmt.Errorf("must stay on this site; %s is not an allowed host", u.Hostname())
 }
 
 // tokenLen is the length of newToken's result.
@@ -607,4 +607,24 @@ func validToken(s string, max int) bool {
 		}
 	}
 	return true
+}
+
+// Error is the JSON body of every error response.
+type Error struct {
+	Status  int    `json:"-"`
+	Code    string `json:"code"`
+	Message string `json:"message"`
+	ErrCode int    `json:"errcode,omitempty"` // the provider's errcode, when it refused
+	// target is where a browser is sent back to with ?login_error=Code: the
+	// login's checked redirectUrl, when the failure came after it was known.
+	target string
+}
+
+func (e *Error) Error() string { return e.Code + ": " + e.Message }
+
+// Is makes errors.Is(err, ErrNotLoggedIn) true for a missing session.
+func (e *Error) Is(target error) bool { return target == ErrNotLoggedIn && e.Code == "not_logged_in" }
+
+func fail(status int, code, format string, args ...any) *Error {
+	return &Error{Status: status, Code: code, Message: fmt.Sprintf(format, args...)}
 }

@@ -1,51 +1,356 @@
 package auths
 
 import (
+	"context"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
+	"fmt"
 	"time"
+
+	"gorm.io/gorm"
+	"gorm.io/gorm/clause"
+
+	"github.com/jitwx/jit/models"
 )
 
-// LoginState is one login in progress. It lives in the shared database so
-// that a callback can land on any replica, and is single use: the first
-// callback claims it by moving Status from pending to exchanging.
-type LoginState struct {
-	State       string `gorm:"primaryKey;size:64"`
-	LoginType   string `gorm:"size:191;not null"`
-	BindingHash string `gorm:"size:64;not null"`                 // sha256 of the browser's binding cookie
-	RedirectURL string `gorm:"size:2048;not null"`               // maxRedirectLen
-	Status      string `gorm:"size:16;not null;default:pending"` // pending, exchanging, failed; a session row with this state means done
-	CodeHash    string `gorm:"size:64;not null;default:''"`      // sha256 of the code that claimed it
-	ErrCode     string `gorm:"size:64;not null;default:''"`      // set when failed
-	ErrStatus   int    `gorm:"not null;default:0"`
-	ErrMessage  string `gorm:"size:512;not null;default:''"`
-	CreatedAt   time.Time
-	ExpiresAt   time.Time `gorm:"index"`
-	UsedAt      *time.Time
+// Store holds every query of the login state machine, users, identities and
+// sessions, so the HTTP code is HTTP only. It works on any replica: all
+// state is in the shared database.
+type Store struct {
+	db *gorm.DB
 }
 
-// TableName pins the table name.
-func (LoginState) TableName() string { return "jit_login_states" }
+// NewStore returns the store over db.
+func NewStore(db *gorm.DB) *Store { return &Store{db: db} }
 
-// Session is a logged-in browser. Only a hash of the cookie value is kept,
-// so a copy of the database does not hand out live sessions.
-type Session struct {
-	IDHash    string `gorm:"primaryKey;size:64"`
-	LoginType string `gorm:"size:191;not null"`
-	AppID     string `gorm:"size:32;not null;index:idx_session_user,priority:1"`
-	OpenID    string `gorm:"size:64;not null;index:idx_session_user,priority:2"`
-	// LoginState is the state of the login that made the session; its
-	// presence marks that login done for duplicate callbacks.
-	LoginState string `gorm:"size:64;not null;default:'';index"`
-	CreatedAt  time.Time
-	ExpiresAt  time.Time `gorm:"index"`
+// Errors the store returns for callers to branch on.
+var (
+	errNoRow = errors.New("auths: no such row")
+	// errIdentityInUse: a bind found the identity attached to another user.
+	errIdentityInUse = errors.New("auths: identity belongs to another user")
+	errLastIdentity  = errors.New("auths: the user's only identity")
+)
+
+// CreateState stores a new login state.
+func (s *Store) CreateState(ctx context.Context, st *models.LoginState) error {
+	if err := s.db.WithContext(ctx).Create(st).Error; err != nil {
+		return fmt.Errorf("saving login state: %w", err)
+	}
+	return nil
 }
 
-// TableName pins the table name.
-func (Session) TableName() string { return "jit_sessions" }
+// ClaimState moves a pending state to exchanging in one statement, only
+// when it was issued to this browser for this element and has not expired.
+// It returns nil when nothing was claimed.
+func (s *Store) ClaimState(ctx context.Context, state, loginType, bindingHash, codeHash string, now time.Time) (*models.LoginState, error) {
+	var claimed []models.LoginState
+	res := s.db.WithContext(ctx).Model(&claimed).
+		Clauses(clause.Returning{Columns: []clause.Column{{Name: "redirect_url"}, {Name: "bind_user_id"}}}).
+		Where("state = ? AND status = ? AND login_type = ? AND binding_hash = ? AND expires_at > ?",
+			state, "pending", loginType, bindingHash, now).
+		Updates(map[string]any{"status": "exchanging", "code_hash": codeHash, "used_at": now})
+	if res.Error != nil {
+		return nil, fmt.Errorf("claiming login state: %w", res.Error)
+	}
+	if res.RowsAffected == 0 || len(claimed) == 0 {
+		return nil, nil
+	}
+	return &claimed[0], nil
+}
 
-// Tables are the models the login flow needs migrated.
-func Tables() []any { return []any{&LoginState{}, &Session{}} }
+// State reads a login state; errNoRow when there is none.
+func (s *Store) State(ctx context.Context, state string) (*models.LoginState, error) {
+	var row models.LoginState
+	err := s.db.WithContext(ctx).Where("state = ?", state).Take(&row).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, errNoRow
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading login state: %w", err)
+	}
+	return &row, nil
+}
+
+// FailState records a login's failure, for its duplicate callbacks. Only a
+// state still in fromStatus changes.
+func (s *Store) FailState(ctx context.Context, state, fromStatus string, e *Error) error {
+	return s.db.WithContext(ctx).Model(&models.LoginState{}).Where("state = ? AND status = ?", state, fromStatus).
+		Updates(map[string]any{"status": "failed", "err_code": e.Code, "err_status": e.Status, "err_message": e.Message}).Error
+}
+
+// SessionOfState is the earliest-ending session a login made, nil if none.
+func (s *Store) SessionOfState(ctx context.Context, state string) (*models.Session, error) {
+	var done []models.Session
+	if err := s.db.WithContext(ctx).Where("login_state = ?", state).Order("expires_at").Limit(1).Find(&done).Error; err != nil {
+		return nil, fmt.Errorf("reading session: %w", err)
+	}
+	if len(done) == 0 {
+		return nil, nil
+	}
+	return &done[0], nil
+}
+
+// Resolved is whom an identity belongs to before a login changes anything.
+type Resolved struct {
+	User *models.User // nil: nobody yet
+	// Known: the identity itself is stored (else User, if any, was found
+	// through its unionid).
+	Known bool
+}
+
+// Resolve finds the user of an identity: by (app, openid), else, when
+// linkByUnionid, through another identity with the same unionid.
+func (s *Store) Resolve(ctx context.Context, id Identity, linkByUnionid bool) (Resolved, error) {
+	u, err := s.userWhere(ctx, "i.app_id = ? AND i.open_id = ?", id.AppID, id.OpenID)
+	if err != nil || u != nil {
+		return Resolved{User: u, Known: u != nil}, err
+	}
+	if !linkByUnionid || id.UnionID == "" {
+		return Resolved{}, nil
+	}
+	u, err = s.userWhere(ctx, "i.union_id = ?", id.UnionID)
+	return Resolved{User: u}, err
+}
+
+func (s *Store) userWhere(ctx context.Context, where string, args ...any) (*models.User, error) {
+	var users []models.User
+	err := s.db.WithContext(ctx).Table("jit_users AS u").Select("u.*").
+		Joins("JOIN jit_identities AS i ON i.user_id = u.id").
+		Where(where, args...).Order("i.id").Limit(1).Find(&users).Error
+	if err != nil {
+		return nil, fmt.Errorf("reading user: %w", err)
+	}
+	if len(users) == 0 {
+		return nil, nil
+	}
+	return &users[0], nil
+}
+
+// User reads a user; errNoRow when there is none.
+func (s *Store) User(ctx context.Context, id string) (*models.User, error) {
+	var u models.User
+	err := s.db.WithContext(ctx).Where("id = ?", id).Take(&u).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, errNoRow
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reading user: %w", err)
+	}
+	return &u, nil
+}
+
+// Finish is what a successful exchange commits, in one transaction.
+type Finish struct {
+	Login *Login
+	// User is the resolved user; nil creates one from the profile.
+	User *models.User
+	// Bind: the identity must end up on User (never moved from another).
+	Bind  bool
+	State string
+	// Session is the new session, nil for a bind (the session stays).
+	Session *models.Session
+	Now     time.Time
+}
+
+// FinishLogin commits a login: the user (created, or its empty nickname
+// and avatar filled), the identity, what the provider keeps, and the
+// session or, for a bind, the state marked done. It returns the user's id.
+// An identity attached meanwhile by a concurrent login wins: the login
+// joins its user, and a bind fails with errIdentityInUse.
+func (s *Store) FinishLogin(ctx context.Context, f Finish) (string, error) {
+	var userID string
+	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		create := f.User == nil
+		userID = newToken()
+		if !create {
+			userID = f.User.ID
+		}
+		id := f.Login.Identity
+		row := models.Identity{UserID: userID, LoginType: id.LoginType, AppID: id.AppID, OpenID: id.OpenID,
+			UnionID: id.UnionID, CreatedAt: f.Now, UpdatedAt: f.Now}
+		updates := []clause.Assignment{
+			{Column: clause.Column{Name: "login_type"}, Value: id.LoginType},
+			{Column: clause.Column{Name: "updated_at"}, Value: f.Now},
+		}
+		if id.UnionID != "" {
+			updates = append(updates, clause.Assignment{Column: clause.Column{Name: "union_id"}, Value: id.UnionID})
+		}
+		var got []models.Identity
+		res := tx.Model(&got).Clauses(clause.OnConflict{
+			Columns:   []clause.Column{{Name: "app_id"}, {Name: "open_id"}},
+			DoUpdates: updates,
+			Where:     clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "jit_identities.user_id = ?", Vars: []any{userID}}}},
+		}, clause.Returning{Columns: []clause.Column{{Name: "id"}}}).Create(&row)
+		if res.Error != nil {
+			return fmt.Errorf("saving identity: %w", res.Error)
+		}
+		if res.RowsAffected == 0 { // the identity is another user's
+			if f.Bind {
+				return errIdentityInUse
+			}
+			var owner models.Identity
+			if err := tx.Where("app_id = ? AND open_id = ?", id.AppID, id.OpenID).Take(&owner).Error; err != nil {
+				return fmt.Errorf("reading identity: %w", err)
+			}
+			userID, create = owner.UserID, false
+		}
+		p := f.Login.Profile
+		switch {
+		case create:
+			u := models.User{ID: userID, Nickname: p.Nickname, AvatarURL: p.AvatarURL, CreatedAt: f.Now, UpdatedAt: f.Now}
+			if err := tx.Create(&u).Error; err != nil {
+				return fmt.Errorf("creating user: %w", err)
+			}
+		case f.User != nil && f.User.ID == userID && (f.User.Nickname == "" && p.Nickname != "" || f.User.AvatarURL == "" && p.AvatarURL != ""):
+			// Fill what the user lacks; values the app set are kept.
+			err := tx.Model(&models.User{}).Where("id = ?", userID).Updates(map[string]any{
+				"nickname":   gorm.Expr("CASE WHEN nickname = '' THEN ? ELSE nickname END", p.Nickname),
+				"avatar_url": gorm.Expr("CASE WHEN avatar_url = '' THEN ? ELSE avatar_url END", p.AvatarURL),
+				"updated_at": f.Now,
+			}).Error
+			if err != nil {
+				return fmt.Errorf("updating user: %w", err)
+			}
+		}
+		if f.Login.Save != nil {
+			if err := f.Login.Save(ctx, tx, userID); err != nil {
+				return err
+			}
+		}
+		if f.Session == nil {
+			return tx.Model(&models.LoginState{}).Where("state = ?", f.State).Update("status", "done").Error
+		}
+		f.Session.UserID = userID
+		if err := tx.Create(f.Session).Error; err != nil {
+			return fmt.Errorf("saving session: %w", err)
+		}
+		return nil
+	})
+	return userID, err
+}
+
+// SessionByToken reads the live session of a cookie value and its user;
+// errNoRow when there is none, it has ended, or the user is disabled.
+func (s *Store) SessionByToken(ctx context.Context, token string, now time.Time) (*models.Session, *models.User, error) {
+	var sess models.Session
+	err := s.db.WithContext(ctx).Where("id_hash = ? AND expires_at > ?", hashHex(token), now).Take(&sess).Error
+	if errors.Is(err, gorm.ErrRecordNotFound) {
+		return nil, nil, errNoRow
+	}
+	if err != nil {
+		return nil, nil, fmt.Errorf("reading session: %w", err)
+	}
+	u, err := s.User(ctx, sess.UserID)
+	if err != nil {
+		return nil, nil, err
+	}
+	if u.Disabled {
+		return nil, nil, errNoRow
+	}
+	return &sess, u, nil
+}
+
+// Identities lists a user's identities, oldest first.
+func (s *Store) Identities(ctx context.Context, userID string) ([]models.Identity, error) {
+	var ids []models.Identity
+	if err := s.db.WithContext(ctx).Where("user_id = ?", userID).Order("id").Find(&ids).Error; err != nil {
+		return nil, fmt.Errorf("reading identities: %w", err)
+	}
+	return ids, nil
+}
+
+// TouchSession records that a session was used.
+func (s *Store) TouchSession(ctx context.Context, idHash string, now time.Time) error {
+	return s.db.WithContext(ctx).Model(&models.Session{}).Where("id_hash = ?", idHash).Update("last_seen_at", now).Error
+}
+
+// EndSession ends the session of a cookie value. It expires the row rather
+// than deleting it: the row still tells a late duplicate callback of the
+// same login that it must not log the user back in.
+func (s *Store) EndSession(ctx context.Context, token string, now time.Time) error {
+	return s.endWhere(ctx, now, "id_hash = ?", hashHex(token))
+}
+
+// EndUserSession ends one of a user's sessions by its public id; false when
+// the user has no such live session.
+func (s *Store) EndUserSession(ctx context.Context, userID, id string, now time.Time) (bool, error) {
+	res := s.db.WithContext(ctx).Model(&models.Session{}).
+		Where("user_id = ? AND id = ? AND expires_at > ?", userID, id, now).Update("expires_at", now)
+	if res.Error != nil {
+		return false, fmt.Errorf("ending session: %w", res.Error)
+	}
+	return res.RowsAffected > 0, nil
+}
+
+// EndAllSessions ends every live session of a user, wherever it was made.
+func (s *Store) EndAllSessions(ctx context.Context, userID string, now time.Time) error {
+	return s.endWhere(ctx, now, "user_id = ? AND expires_at > ?", userID, now)
+}
+
+func (s *Store) endWhere(ctx context.Context, now time.Time, where string, args ...any) error {
+	if err := s.db.WithContext(ctx).Model(&models.Session{}).Where(where, args...).Update("expires_at", now).Error; err != nil {
+		return fmt.Errorf("ending sessions: %w", err)
+	}
+	return nil
+}
+
+// Sessions lists a user's live sessions, newest first.
+func (s *Store) Sessions(ctx context.Context, userID string, now time.Time) ([]models.Session, error) {
+	var list []models.Session
+	err := s.db.WithContext(ctx).Where("user_id = ? AND expires_at > ?", userID, now).
+		Order("created_at DESC").Limit(maxListedSessions).Find(&list).Error
+	if err != nil {
+		return nil, fmt.Errorf("reading sessions: %w", err)
+	}
+	return list, nil
+}
+
+// maxListedSessions bounds GET /auths/sessions.
+const maxListedSessions = 100
+
+// Unbind detaches the user's identity in appID, with the provider's own
+// rows (forget, when set), unless it is the user's only identity.
+func (s *Store) Unbind(ctx context.Context, userID, appID string, forget func(tx *gorm.DB, id Identity) error) error {
+	return s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
+		var ids []models.Identity
+		// Locking the user's identities keeps two concurrent unbinds from
+		// each leaving the other as the last one (SQLite's write lock
+		// serialises them already).
+		q := tx.Where("user_id = ?", userID).Order("id")
+		if tx.Dialector.Name() == "postgres" {
+			q = q.Clauses(clause.Locking{Strength: "UPDATE"})
+		}
+		if err := q.Find(&ids).Error; err != nil {
+			return fmt.Errorf("reading identities: %w", err)
+		}
+		var target *models.Identity
+		for i := range ids {
+			if ids[i].AppID == appID {
+				target = &ids[i]
+			}
+		}
+		switch {
+		case target == nil:
+			return errNoRow
+		case len(ids) == 1:
+			return errLastIdentity
+		}
+		if err := tx.Delete(&models.Identity{}, target.ID).Error; err != nil {
+			return fmt.Errorf("deleting identity: %w", err)
+		}
+		if forget != nil {
+			return forget(tx, Identity{LoginType: target.LoginType, AppID: target.AppID, OpenID: target.OpenID, UnionID: target.UnionID})
+		}
+		return nil
+	})
+}
+
+// Sweep deletes login states and sessions that ended before old.
+func (s *Store) Sweep(ctx context.Context, old time.Time) {
+	s.db.WithContext(ctx).Where("expires_at < ?", old).Delete(&models.LoginState{})
+	s.db.WithContext(ctx).Where("expires_at < ?", old).Delete(&models.Session{})
+}
 
 func hashHex(s string) string {
 	sum := sha256.Sum256([]byte(s))

@@ -39,3 +39,20 @@ func TestBrowserKindSamples(t *testing.T) {
 		t.Fatalf("only %d samples read", n)
 	}
 }
+
+func TestSummarizeUserAgent(t *testing.T) {
+	for ua, want := range map[string]string{
+		"Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 (KHTML, like Gecko) Mobile/15E148 MicroMessenger/8.0.47(0x18002f2c) NetType/WIFI Language/zh_CN":      "微信 · iPhone",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36":                                                                  "Chrome · Windows",
+		"Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0.0.0 Safari/537.36 Edg/120.0.0.0":                                                    "Edge · Windows",
+		"Mozilla/5.0 (Macintosh; Intel Mac OS X 14_2) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/17.2 Safari/605.1.15":                                                               "Safari · macOS",
+		"Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/120.0 Mobile Safari/537.36 wxwork/4.1.38 MicroMessenger/7.0.1":                             "企业微信 · Android",
+		"Mozilla/5.0 (Windows NT 10.0; WOW64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/81.0.4044.138 Safari/537.36 NetType/WIFI MicroMessenger/7.0.20.1781(0x6700143B) WindowsWechat": "微信电脑版 · Windows",
+		"curl/8.5.0": "浏览器",
+		"":           "未知浏览器",
+	} {
+		if got := SummarizeUserAgent(ua); got != want {
+			t.Errorf("SummarizeUserAgent(%q) = %q, want %q", ua, got, want)
+		}
+	}
+}

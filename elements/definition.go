@@ -28,6 +28,10 @@ type Definition struct {
 	Config     []byte // the business config as read, nil when none
 }
 
+// GoPackageField is the e.json key of a Type implemented in Go that names
+// the package registering it, for the "forgotten import?" message.
+const GoPackageField = "goPackage"
+
 // Name is the last segment of the full name, which also names the config file.
 func (d *Definition) Name() string {
 	return path.Base(d.Dir)

@@ -22,6 +22,7 @@ type WechatPublicAuthModel struct {
 	OpenID    string `gorm:"size:64;not null;uniqueIndex:uniq_wechat_app_openid,priority:2"`
 	LoginType string `gorm:"size:191;not null;default:''"` // full name of the login element
 	UnionID   string `gorm:"size:64;not null;default:'';index"`
+	UserID    string `gorm:"size:32;not null;default:'';index"` // the jit_users row this account belongs to
 
 	Nickname   string `gorm:"not null;default:''"`
 	HeadImgURL string `gorm:"size:1024;not null;default:''"`
@@ -44,10 +45,14 @@ type WechatPublicAuthModel struct {
 // TableName pins the table name regardless of naming strategy.
 func (WechatPublicAuthModel) TableName() string { return "wechat_public_auth" }
 
-// Migrate creates or updates the tables of WechatPublicAuthModel and extra.
-func Migrate(ctx context.Context, db *gorm.DB, extra ...any) error {
-	all := append([]any{&WechatPublicAuthModel{}}, extra...)
-	if err := db.WithContext(ctx).AutoMigrate(all...); err != nil {
+// Tables are every model of the package, in migration order.
+func Tables() []any {
+	return []any{&WechatPublicAuthModel{}, &User{}, &Identity{}, &LoginState{}, &Session{}}
+}
+
+// Migrate creates or updates the tables.
+func Migrate(ctx context.Context, db *gorm.DB) error {
+	if err := db.WithContext(ctx).AutoMigrate(Tables()...); err != nil {
 		return fmt.Errorf("models: migrate: %w", err)
 	}
 	return nil
@@ -87,6 +92,9 @@ func UpsertWechatUser(ctx context.Context, db *gorm.DB, m *WechatPublicAuthModel
 	row.CreatedAt, row.UpdatedAt = now, now
 
 	updates := clause.AssignmentColumns(tokenColumns)
+	if m.UserID != "" {
+		updates = append(updates, clause.Assignment{Column: clause.Column{Name: "user_id"}, Value: m.UserID})
+	}
 	if cfg.preserveProfile {
 		if m.UnionID != "" {
 			updates = append(updates, clause.Assignment{Column: clause.Column{Name: "union_id"}, Value: m.UnionID})

@@ -13,6 +13,7 @@ import (
 	"testing/fstest"
 
 	"github.com/jitwx/jit/auths"
+	"github.com/jitwx/jit/auths/wechatpublic"
 	"github.com/jitwx/jit/elements"
 	"github.com/jitwx/jit/runtime"
 	"github.com/jitwx/jit/services"
@@ -120,7 +121,7 @@ func TestBrokenApps(t *testing.T) {
 			app: "missing-type",
 			problems: []string{"error auths/loginTypes/Typo/e.json: type: unknown type auths.loginTypes.WechatPubicType " +
 				"(did you mean auths.loginTypes.WechatPublicType?)"},
-			live: []string{auths.WechatPublicType},
+			live: []string{wechatpublic.Type},
 			gone: []string{"auths.loginTypes.Typo"},
 		},
 		{
@@ -219,7 +220,7 @@ func TestGoodApp(t *testing.T) {
 		"x.y.Z.services.Svc":        elements.KindInstance,
 		"pages.Home":                elements.KindInert,
 		"auths.loginTypes.Meta":     elements.KindMeta,
-		auths.WechatPublicType:      elements.KindType,
+		wechatpublic.Type:           elements.KindType,
 	}
 	for name, want := range kinds {
 		if e := get(t, rt, name); e.Kind != want {
@@ -267,7 +268,7 @@ func TestGoodApp(t *testing.T) {
 	if d, ok := home.Object.(*elements.Definition); !ok || d.ConfigFile != "pages/Home/Default.json" || home.Type != "pages.NormalType" {
 		t.Errorf("pages.Home = %#v", home.Object)
 	}
-	if e := get(t, rt, auths.WechatPublicType); e.Layer != "builtin" || len(e.Rewrites) != 0 {
+	if e := get(t, rt, wechatpublic.Type); e.Layer != "builtin" || len(e.Rewrites) != 0 {
 		t.Errorf("builtin WechatPublicType layer %q rewrites %v", e.Layer, e.Rewrites)
 	}
 }
@@ -367,12 +368,12 @@ func TestRewriteBuiltin(t *testing.T) {
 	if p := problemLines(rt.Snapshot().Problems()); len(p) != 0 {
 		t.Errorf("problems: %q", p)
 	}
-	typ := get(t, rt, auths.WechatPublicType)
+	typ := get(t, rt, wechatpublic.Type)
 	if typ.Layer != "app" || !slices.Equal(typ.Rewrites, []string{"builtin"}) || typ.Title != "我的微信登录 (rewritten)" || typ.Kind != elements.KindType {
 		t.Errorf("rewritten Type: layer %q rewrites %v title %q kind %s", typ.Layer, typ.Rewrites, typ.Title, typ.Kind)
 	}
 	my := get(t, rt, "auths.loginTypes.MyWechatType")
-	if my.Kind != elements.KindType || my.Impl != auths.WechatPublicType {
+	if my.Kind != elements.KindType || my.Impl != wechatpublic.Type {
 		t.Errorf("MyWechatType kind %s impl %q", my.Kind, my.Impl)
 	}
 	for _, tc := range []struct{ name, appID, scope, state string }{
@@ -381,19 +382,19 @@ func TestRewriteBuiltin(t *testing.T) {
 		{"auths.loginTypes.Direct", "wx00000000000000bb", "snsapi_userinfo", ""},
 	} {
 		e := get(t, rt, tc.name)
-		login, ok := e.Object.(*auths.WechatLogin)
+		login, ok := e.Object.(*wechatpublic.Login)
 		if !ok {
 			t.Fatalf("%s is %T", tc.name, e.Object)
 		}
-		if login.AppID() != tc.appID || login.Scope() != tc.scope || login.StateMarker() != tc.state || e.Impl != auths.WechatPublicType {
+		if login.AppID() != tc.appID || login.Scope() != tc.scope || login.StateMarker() != tc.state || e.Impl != wechatpublic.Type {
 			t.Errorf("%s: appId %q scope %q state %q impl %q", tc.name, login.AppID(), login.Scope(), login.StateMarker(), e.Impl)
 		}
-		if !strings.Contains(login.AuthorizeURL("https://example.com/cb", "x"), "&scope="+tc.scope+"&state="+tc.state+"x#wechat_redirect") {
-			t.Errorf("%s: AuthorizeURL %s", tc.name, login.AuthorizeURL("https://example.com/cb", "x"))
+		if !strings.Contains(login.AuthCodeURL("https://example.com/cb", "x"), "&scope="+tc.scope+"&state="+tc.state+"x#wechat_redirect") {
+			t.Errorf("%s: AuthorizeURL %s", tc.name, login.AuthCodeURL("https://example.com/cb", "x"))
 		}
-		svc := get(t, rt, tc.name+"."+auths.ServiceName)
+		svc := get(t, rt, tc.name+"."+wechatpublic.ServiceName)
 		if s, ok := svc.Object.(*services.WechatPublicAuthSvc); !ok || s == nil || s != login.Service() {
-			t.Errorf("%s.%s = %T", tc.name, auths.ServiceName, svc.Object)
+			t.Errorf("%s.%s = %T", tc.name, wechatpublic.ServiceName, svc.Object)
 		}
 	}
 }
@@ -436,7 +437,7 @@ func TestJitAiExport(t *testing.T) {
 		t.Error("frontend/ became an element")
 	}
 	wx := get(t, rt, "auths.loginTypes.WxLogin")
-	login, ok := wx.Object.(*auths.WechatLogin)
+	login, ok := wx.Object.(*wechatpublic.Login)
 	if !ok || login.AppID() != "wx0123456789abcdef" || login.Scope() != "snsapi_userinfo" || wx.Def.Field("icon").String() != "wechat" {
 		t.Fatalf("WxLogin = %#v", wx.Object)
 	}
@@ -536,6 +537,8 @@ func TestIsolatedRegistry(t *testing.T) {
 
 // Using an official Type without importing the Go package that registers
 // it is a load error naming the import, as database/sql does for drivers.
+// The package comes from the Type folder's e.json "goPackage": the runtime
+// itself names no product, and any Type (here a third party's) can say it.
 func TestForgottenImportOfAnOfficialType(t *testing.T) {
 	t.Parallel()
 	app := fstest.MapFS{
@@ -543,7 +546,12 @@ func TestForgottenImportOfAnOfficialType(t *testing.T) {
 		"auths/loginTypes/M/e.json":      {Data: []byte(`{"type":"auths.loginTypes.MyType"}`)},
 		"auths/loginTypes/MyType/e.json": {Data: []byte(`{"type":"auths.loginTypes.WechatPublicType"}`)},
 	}
-	const forgotten = `auths.loginTypes.WechatPublicType has no Go implementation registered: forgotten import of "github.com/jitwx/jit/auths"?`
+	thirdParty := fstest.MapFS{
+		"auths/loginTypes/Meta/e.json":     {Data: []byte(`{"title":"meta"}`)},
+		"auths/loginTypes/AcmeType/e.json": {Data: []byte(`{"type":"auths.loginTypes.Meta","goPackage":"example.com/acme/login"}`)},
+		"auths/loginTypes/A/e.json":        {Data: []byte(`{"type":"auths.loginTypes.AcmeType"}`)},
+	}
+	const forgotten = `auths.loginTypes.WechatPublicType has no Go implementation registered: forgotten import of "github.com/jitwx/jit/auths/wechatpublic"?`
 	for name, tc := range map[string]struct {
 		layers []runtime.Layer
 		want   []string
@@ -552,11 +560,8 @@ func TestForgottenImportOfAnOfficialType(t *testing.T) {
 			"error auths/loginTypes/L/e.json: type: " + forgotten,
 			"error auths/loginTypes/M/e.json: type: " + forgotten,
 		}},
-		// Without them MyType itself cannot load, and says why.
-		"without them": {[]runtime.Layer{{Name: "app", FS: app}}, []string{
-			"error auths/loginTypes/L/e.json: type: " + forgotten,
-			"error auths/loginTypes/M/e.json: type: type auths.loginTypes.MyType is invalid (see auths/loginTypes/MyType/e.json)",
-			"error auths/loginTypes/MyType/e.json: type: " + forgotten,
+		"a third party's Type": {[]runtime.Layer{{Name: "app", FS: thirdParty}}, []string{
+			`error auths/loginTypes/A/e.json: type: auths.loginTypes.AcmeType has no Go implementation registered: forgotten import of "example.com/acme/login"?`,
 		}},
 	} {
 		layers, want := tc.layers, tc.want

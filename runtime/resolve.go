@@ -91,7 +91,7 @@ func (rt *Runtime) resolve(name string, stack []string) *resolution {
 		}
 	}
 	if r.impl == "" && r.kind == elements.KindInstance {
-		if pkg, t := missingOfficialImport(r.chain); pkg != "" {
+		if pkg, t := rt.missingImport(r.chain); pkg != "" {
 			r.err = elements.Errorf(efile, "type", "%s has no Go implementation registered: forgotten import of %q?", t, pkg)
 			return r
 		}
@@ -100,18 +100,18 @@ func (rt *Runtime) resolve(name string, stack []string) *resolution {
 	return r
 }
 
-// officialPackages names the Go package that registers each official Type,
-// so a program that uses one without importing its package (as with a
-// database/sql driver) is told which import is missing instead of getting
-// an inert element.
-var officialPackages = map[string]string{
-	"auths.loginTypes.WechatPublicType": "github.com/jitwx/jit/auths",
-}
-
-func missingOfficialImport(chain []string) (pkg, typ string) {
+// missingImport finds a Type of the chain whose folder names the Go package
+// that implements it (e.json "goPackage") while no such implementation is
+// registered: a program that uses an official Type without importing its
+// package (as with a database/sql driver) is told which import is missing
+// instead of getting an inert element. The folder says it because a Type
+// whose package is not linked has no registration to say it.
+func (rt *Runtime) missingImport(chain []string) (pkg, typ string) {
 	for _, t := range chain {
-		if pkg, ok := officialPackages[t]; ok {
-			return pkg, t
+		if d, _ := rt.effective(t); d != nil {
+			if pkg := d.Field(elements.GoPackageField).String(); pkg != "" && !rt.registered(t) {
+				return pkg, t
+			}
 		}
 	}
 	return "", ""
@@ -128,8 +128,6 @@ func (rt *Runtime) resolveUndefined(r *resolution, d *elements.Definition, efile
 		if isTypeName(d.Name()) {
 			r.kind = elements.KindType
 		}
-	case officialPackages[d.Type] != "":
-		r.err = elements.Errorf(efile, "type", "%s has no Go implementation registered: forgotten import of %q?", d.Type, officialPackages[d.Type])
 	default:
 		if s := rt.closestType(d.Type); s != "" {
 			r.err = elements.Errorf(efile, "type", "unknown type %s (did you mean %s?)", d.Type, s)

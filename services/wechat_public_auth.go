@@ -317,12 +317,24 @@ func (s *WechatPublicAuthSvc) GetUserInfo(ctx context.Context, code string) (*Us
 	return s.Login(ctx, tok)
 }
 
-// Login completes a login with an exchanged token: it fetches the profile
-// (only for snsapi_userinfo; a snsapi_base token gets openid and unionid
-// only, since /sns/userinfo would answer 48001) and upserts the user row
-// with tokens and expiry. Snapshot users get ErrSnapshotUser and are neither
-// looked up nor stored.
+// Login completes a login with an exchanged token: Profile, then SaveLogin
+// on the service's database (when it has one) with no app user.
 func (s *WechatPublicAuthSvc) Login(ctx context.Context, tok *AccessToken) (*UserInfo, error) {
+	info, err := s.Profile(ctx, tok)
+	if err != nil || s.db == nil {
+		return info, err
+	}
+	if err := s.SaveLogin(ctx, s.db, tok, info, ""); err != nil {
+		return nil, err
+	}
+	return info, nil
+}
+
+// Profile is who an exchanged token belongs to. For snsapi_userinfo it
+// fetches the profile; a snsapi_base token gives openid and unionid only,
+// since /sns/userinfo would answer 48001. Snapshot users get
+// ErrSnapshotUser: they must be neither looked up nor stored.
+func (s *WechatPublicAuthSvc) Profile(ctx context.Context, tok *AccessToken) (*UserInfo, error) {
 	if tok == nil || tok.AccessToken == "" || tok.OpenID == "" {
 		return nil, errors.New("wechat: login: token without access_token or openid")
 	}
@@ -330,25 +342,31 @@ func (s *WechatPublicAuthSvc) Login(ctx context.Context, tok *AccessToken) (*Use
 		s.log.InfoContext(ctx, "wechat snapshot user refused", "openid", tok.OpenID)
 		return nil, fmt.Errorf("wechat: login %s: %w", tok.OpenID, ErrSnapshotUser)
 	}
-	full := tok.HasScope("snsapi_userinfo")
 	info := &UserInfo{OpenID: tok.OpenID, UnionID: tok.UnionID}
-	if full {
-		var err error
-		if info, err = s.userInfo(ctx, tok.AccessToken, tok.OpenID); err != nil {
-			return nil, err
-		}
-		if info.UnionID == "" {
-			info.UnionID = tok.UnionID
-		}
-	}
-	if s.db == nil {
+	if !tok.HasScope("snsapi_userinfo") {
 		return info, nil
 	}
+	info, err := s.userInfo(ctx, tok.AccessToken, tok.OpenID)
+	if err != nil {
+		return nil, err
+	}
+	if info.UnionID == "" {
+		info.UnionID = tok.UnionID
+	}
+	return info, nil
+}
+
+// SaveLogin upserts the account row of a login with its tokens and expiry,
+// on db (a transaction of the caller's, or the service's own database),
+// attached to the app user userID (empty: none). A snsapi_base login keeps
+// the stored profile.
+func (s *WechatPublicAuthSvc) SaveLogin(ctx context.Context, db *gorm.DB, tok *AccessToken, info *UserInfo, userID string) error {
 	now := s.now()
 	m := &models.WechatPublicAuthModel{
 		AppID:            s.cfg.AppID,
 		OpenID:           tok.OpenID,
 		LoginType:        s.cfg.LoginType,
+		UserID:           userID,
 		UnionID:          info.UnionID,
 		Nickname:         info.Nickname,
 		HeadImgURL:       info.HeadImgURL,
@@ -364,17 +382,27 @@ func (s *WechatPublicAuthSvc) Login(ctx context.Context, tok *AccessToken) (*Use
 		Scope:            tok.Scope,
 	}
 	if err := s.sealTokens(m); err != nil {
-		return nil, fmt.Errorf("wechat: login %s: %w", tok.OpenID, err)
+		return fmt.Errorf("wechat: login %s: %w", tok.OpenID, err)
 	}
 	var opts []models.UpsertOption
-	if !full {
+	if !tok.HasScope("snsapi_userinfo") {
 		opts = append(opts, models.PreserveProfile()) // a base login must not wipe a stored profile
 	}
-	if err := models.UpsertWechatUser(ctx, s.db, m, opts...); err != nil {
-		return nil, fmt.Errorf("wechat: login %s: %w", tok.OpenID, err)
+	if err := models.UpsertWechatUser(ctx, db, m, opts...); err != nil {
+		return fmt.Errorf("wechat: login %s: %w", tok.OpenID, err)
 	}
-	s.log.InfoContext(ctx, "wechat user logged in", "openid", tok.OpenID, "scope", tok.Scope, "user_id", m.ID)
-	return info, nil
+	s.log.InfoContext(ctx, "wechat user logged in", "openid", tok.OpenID, "scope", tok.Scope, "user_id", userID)
+	return nil
+}
+
+// Forget deletes the account row of openid (tokens and profile), on db: an
+// unbound identity leaves nothing behind.
+func (s *WechatPublicAuthSvc) Forget(ctx context.Context, db *gorm.DB, openid string) error {
+	if err := db.WithContext(ctx).Where("app_id = ? AND open_id = ?", s.cfg.AppID, openid).
+		Delete(&models.WechatPublicAuthModel{}).Error; err != nil {
+		return fmt.Errorf("wechat: forget %s: %w", openid, err)
+	}
+	return nil
 }
 
 // ValidAccessToken returns the stored access token of openid, refreshing it

@@ -72,6 +72,15 @@ type tokenResponse struct {
 	UnionID        string `json:"unionid,omitempty"`
 }
 
+// openIDFor is the openid app appID sees for the user with canonical id
+// userID; an unknown user (a grant crafted with IssueCode) keeps userID.
+func (s *Server) openIDFor(userID, appID string) string {
+	if u, ok := s.userLocked(userID); ok {
+		return u.OpenIDIn(appID)
+	}
+	return userID
+}
+
 func hasScope(scopes, want string) bool {
 	for sc := range strings.SplitSeq(scopes, ",") {
 		if strings.TrimSpace(sc) == want {
@@ -124,12 +133,13 @@ func (s *Server) handleAccessToken(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	c.used = true
-	u, _ := s.userLocked(c.openID)
+	u, _ := s.userLocked(c.userID)
+	openID := s.openIDFor(c.userID, appID)
 	resp := tokenResponse{
 		AccessToken:  randomToken(48),
 		ExpiresIn:    int(AccessTokenTTL / 1e9),
 		RefreshToken: randomToken(48),
-		OpenID:       c.openID,
+		OpenID:       openID,
 		Scope:        c.scope,
 	}
 	if hasScope(c.scope, "snsapi_userinfo") {
@@ -138,8 +148,8 @@ func (s *Server) handleAccessToken(w http.ResponseWriter, r *http.Request) {
 	if u.Snapshot {
 		resp.IsSnapshotUser = 1
 	}
-	s.tokens[resp.AccessToken] = &tokenGrant{appID: appID, openID: c.openID, scope: c.scope, expires: now.Add(AccessTokenTTL)}
-	s.refresh[resp.RefreshToken] = &refreshGrant{appID: appID, openID: c.openID, scope: c.scope, authorized: now}
+	s.tokens[resp.AccessToken] = &tokenGrant{appID: appID, userID: c.userID, openID: openID, scope: c.scope, expires: now.Add(AccessTokenTTL)}
+	s.refresh[resp.RefreshToken] = &refreshGrant{appID: appID, userID: c.userID, openID: openID, scope: c.scope, authorized: now}
 	writeJSON(w, resp)
 }
 
@@ -180,11 +190,12 @@ func (s *Server) handleRefreshToken(w http.ResponseWriter, r *http.Request) {
 		OpenID:       g.openID,
 		Scope:        g.scope,
 	}
-	s.tokens[resp.AccessToken] = &tokenGrant{appID: appID, openID: g.openID, scope: g.scope, expires: now.Add(AccessTokenTTL)}
+	s.tokens[resp.AccessToken] = &tokenGrant{appID: appID, userID: g.userID, openID: g.openID, scope: g.scope, expires: now.Add(AccessTokenTTL)}
 	writeJSON(w, resp)
 }
 
-// tokenLocked validates access_token and openid, writing the error if any.
+// tokenLocked validates access_token and openid (the openid the token's app
+// was given, not the canonical one), writing the error if any.
 func (s *Server) tokenLocked(w http.ResponseWriter, r *http.Request) (*tokenGrant, bool) {
 	q := r.URL.Query()
 	at, openID := q.Get("access_token"), q.Get("openid")
@@ -268,14 +279,14 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, 48001)
 		return
 	}
-	u, ok := s.userLocked(t.openID)
+	u, ok := s.userLocked(t.userID)
 	if !ok {
 		s.fail(w, 40003)
 		return
 	}
 	lang := r.URL.Query().Get("lang")
 	writeJSON(w, userInfoResponse{
-		OpenID:     u.OpenID,
+		OpenID:     t.openID, // the openid this app was given
 		Nickname:   u.Nickname,
 		Sex:        u.Sex,
 		Province:   localise(u.Province, lang),

@@ -84,9 +84,13 @@ func callbackURL(redirectURI, code, state string) string {
 	return redirectURI + sep + q.Encode()
 }
 
+// pageUser is a user button: OpenID (data-openid) is the canonical id the
+// form submits; AppOpenID (data-app-openid, shown) is the openid the app
+// being authorized will get.
 type pageUser struct {
 	User
-	Avatar string
+	Avatar    string
+	AppOpenID string
 }
 
 type pageData struct {
@@ -153,7 +157,7 @@ func (s *Server) renderPage(w http.ResponseWriter, p authorizeParams, perr *page
 		if strings.HasPrefix(av, "/") {
 			av = s.base + av
 		}
-		data.Users = append(data.Users, pageUser{User: u, Avatar: av})
+		data.Users = append(data.Users, pageUser{User: u, Avatar: av, AppOpenID: u.OpenIDIn(p.AppID)})
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Cache-Control", "no-store")
@@ -227,8 +231,8 @@ var authorizeTmpl = template.Must(template.New("authorize").Parse(pageHead + `
 <!-- Default button first, so Enter in the nickname box submits the nickname. -->
 <button type="submit" name="action" value="custom" tabindex="-1" aria-hidden="true" style="position:absolute;left:-9999px">确定</button>
 <div class="card" id="wx-users">
-{{range $i, $u := .Users}}<button type="submit" class="user" name="openid" value="{{$u.OpenID}}" id="wx-user-{{$i}}" data-openid="{{$u.OpenID}}"{{if $u.Snapshot}} data-snapshot="1"{{end}}>
-<img src="{{$u.Avatar}}" alt=""><span>{{$u.Nickname}}<small>{{$u.OpenID}}{{if $u.UnionID}} · unionid{{end}}{{if $u.Snapshot}} · 快照用户{{end}}</small></span></button>
+{{range $i, $u := .Users}}<button type="submit" class="user" name="openid" value="{{$u.OpenID}}" id="wx-user-{{$i}}" data-openid="{{$u.OpenID}}" data-app-openid="{{$u.AppOpenID}}"{{if $u.Snapshot}} data-snapshot="1"{{end}}>
+<img src="{{$u.Avatar}}" alt=""><span>{{$u.Nickname}}<small>{{$u.AppOpenID}}{{if $u.UnionID}} · unionid{{end}}{{if $u.Snapshot}} · 快照用户{{end}}</small></span></button>
 {{end}}</div>
 <div class="card">
 <input type="text" name="nickname" id="wx-nickname" maxlength="32" placeholder="输入昵称，以新用户身份登录" autocomplete="off">

@@ -17,6 +17,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/http"
 	"strings"
 	"sync"
@@ -48,8 +49,16 @@ const (
 
 // User is a simulated WeChat user. Snapshot marks a snapshot-page virtual
 // user (is_snapshotuser=1 in the token response).
+//
+// OpenID identifies the user in the simulator (the authorize page and
+// IssueCode take it) and is the user's openid in every app not listed in
+// OpenIDs. As in real WeChat, a user can have a different openid in each
+// app and the same UnionID in all of them.
 type User struct {
-	OpenID     string
+	OpenID string
+	// OpenIDs is the user's openid in other apps, by appId; an app not
+	// listed gets OpenID.
+	OpenIDs    map[string]string
 	UnionID    string
 	Nickname   string
 	HeadImgURL string
@@ -58,6 +67,15 @@ type User struct {
 	Country    string
 	Sex        int
 	Snapshot   bool
+}
+
+// OpenIDIn returns the openid the app appID sees for u: OpenIDs[appID] when
+// set, else OpenID.
+func (u User) OpenIDIn(appID string) string {
+	if id := u.OpenIDs[appID]; id != "" {
+		return id
+	}
+	return u.OpenID
 }
 
 // App is an Official Account known to the simulator.
@@ -116,20 +134,23 @@ func WithLogger(l *slog.Logger) Option {
 	return func(s *Server) { s.log = l }
 }
 
+// codeGrant remembers the user by canonical User.OpenID.
 type codeGrant struct {
-	appID, openID, scope string
+	appID, userID, scope string
 	issued               time.Time
 	used                 bool
 }
 
+// Token grants keep both the canonical user id (userID, to find the User)
+// and the openid the app was given (openID, checked against requests).
 type tokenGrant struct {
-	appID, openID, scope string
-	expires              time.Time
+	appID, userID, openID, scope string
+	expires                      time.Time
 }
 
 type refreshGrant struct {
-	appID, openID, scope string
-	authorized           time.Time // refresh tokens die 30 days after this
+	appID, userID, openID, scope string
+	authorized                   time.Time // refresh tokens die 30 days after this
 }
 
 // Server is the simulator. It is safe for concurrent use.
@@ -214,6 +235,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 
 // AddUser adds u, replacing a user with the same OpenID. An empty OpenID is
 // derived from the nickname, as for users typed on the authorize page.
+// u.OpenIDs is copied, so the caller may reuse the map.
 func (s *Server) AddUser(u User) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -224,6 +246,7 @@ func (s *Server) addUserLocked(u User) User {
 	if u.OpenID == "" {
 		u.OpenID = OpenIDForNickname(u.Nickname)
 	}
+	u.OpenIDs = maps.Clone(u.OpenIDs)
 	for i := range s.users {
 		if s.users[i].OpenID == u.OpenID {
 			s.users[i] = u
@@ -238,9 +261,14 @@ func (s *Server) addUserLocked(u User) User {
 func (s *Server) Users() []User {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return append([]User(nil), s.users...)
+	users := append([]User(nil), s.users...)
+	for i := range users {
+		users[i].OpenIDs = maps.Clone(users[i].OpenIDs)
+	}
+	return users
 }
 
+// userLocked finds a user by canonical OpenID.
 func (s *Server) userLocked(openID string) (User, bool) {
 	for _, u := range s.users {
 		if u.OpenID == openID {
@@ -264,15 +292,18 @@ func avatarNumber(nickname string) int {
 }
 
 // IssueCode does what consent on the authorize page does and returns the
-// code. It does not validate its arguments, so tests can craft odd grants;
-// the token endpoint still checks the code's appid.
+// code. openID is the user's canonical User.OpenID; the token endpoint
+// answers with the user's openid in appID (User.OpenIDIn). It does not
+// validate its arguments, so tests can craft odd grants; the token endpoint
+// still checks the code's appid, and a code for an unknown user yields
+// openID as given.
 func (s *Server) IssueCode(appID, openID, scope string) string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	now := s.now()
 	s.sweepLocked(now)
 	code := randomToken(24)
-	s.codes[code] = &codeGrant{appID: appID, openID: openID, scope: scope, issued: now}
+	s.codes[code] = &codeGrant{appID: appID, userID: openID, scope: scope, issued: now}
 	return code
 }
 

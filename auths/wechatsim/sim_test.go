@@ -473,3 +473,185 @@ func TestConcurrentUse(t *testing.T) {
 		t.Errorf("users = %d", got)
 	}
 }
+
+const (
+	appID2  = "wxsimtest2"
+	secret2 = "simtest-secret-2"
+)
+
+// tokenIn exchanges code at the app appID with its secret.
+func (f *fixture) tokenIn(t *testing.T, app, sec, code string) map[string]any {
+	t.Helper()
+	_, body, m := f.get(t, f.prefix+"/sns/oauth2/access_token", url.Values{"appid": {app}, "secret": {sec}, "code": {code}, "grant_type": {"authorization_code"}})
+	if m == nil || m["access_token"] == nil {
+		t.Fatalf("token exchange at %s failed: %s", app, body)
+	}
+	return m
+}
+
+func TestOpenIDIn(t *testing.T) {
+	u := User{OpenID: "oA", OpenIDs: map[string]string{"wx2": "oB", "wx3": ""}}
+	tests := []struct {
+		user      User
+		app, want string
+	}{
+		{u, "wx1", "oA"},
+		{u, "wx2", "oB"},
+		{u, "wx3", "oA"}, // an empty entry counts as unlisted
+		{User{OpenID: "oA"}, "wx2", "oA"},
+	}
+	for _, tc := range tests {
+		if got := tc.user.OpenIDIn(tc.app); got != tc.want {
+			t.Errorf("OpenIDIn(%q) = %q, want %q", tc.app, got, tc.want)
+		}
+	}
+}
+
+func TestMultiAppOpenIDs(t *testing.T) {
+	const canon, other, union = "oCanon", "oOther", "uShared"
+	openIDs := map[string]string{appID2: other}
+	f := newFixture(t, WithApp(appID2, secret2), WithUsers(
+		User{OpenID: canon, OpenIDs: openIDs, UnionID: union, Nickname: "多应用"},
+		User{OpenID: "oSingle", Nickname: "单"},
+	))
+	openIDs[appID2] = "mutated" // the simulator keeps its own copy
+	if got := f.sim.Users()[0].OpenIDIn(appID2); got != other {
+		t.Fatalf("Users()[0].OpenIDIn = %q, want %q", got, other)
+	}
+	f.sim.Users()[0].OpenIDs[appID2] = "mutated"
+	if got := f.sim.Users()[0].OpenIDIn(appID2); got != other {
+		t.Fatalf("Users() shares its OpenIDs map")
+	}
+
+	apps := []struct {
+		app, secret, wantOpenID string
+	}{
+		{appID, secret, canon},
+		{appID2, secret2, other},
+	}
+	toks := map[string]map[string]any{}
+	for _, a := range apps {
+		t.Run("exchange "+a.app, func(t *testing.T) {
+			m := f.tokenIn(t, a.app, a.secret, f.sim.IssueCode(a.app, canon, "snsapi_userinfo"))
+			if m["openid"] != a.wantOpenID || m["unionid"] != union {
+				t.Fatalf("token = %v, want openid %s unionid %s", m, a.wantOpenID, union)
+			}
+			toks[a.app] = m
+		})
+	}
+	if len(toks) != len(apps) {
+		t.FailNow()
+	}
+	if toks[appID]["openid"] == toks[appID2]["openid"] {
+		t.Fatalf("same openid in both apps: %v", toks[appID]["openid"])
+	}
+	at := func(app string) string { return toks[app]["access_token"].(string) }
+	rt := func(app string) string { return toks[app]["refresh_token"].(string) }
+
+	for _, a := range apps {
+		t.Run("userinfo "+a.app, func(t *testing.T) {
+			_, body, m := f.get(t, "/sns/userinfo", url.Values{"access_token": {at(a.app)}, "openid": {a.wantOpenID}})
+			if m["openid"] != a.wantOpenID || m["unionid"] != union || m["nickname"] != "多应用" {
+				t.Errorf("userinfo = %s", body)
+			}
+			_, body, m = f.get(t, "/sns/auth", url.Values{"access_token": {at(a.app)}, "openid": {a.wantOpenID}})
+			if m["errcode"] != float64(0) {
+				t.Errorf("auth = %s", body)
+			}
+		})
+	}
+
+	errs := []struct {
+		name, path string
+		q          url.Values
+		want       int
+	}{
+		{"auth app1 token with app2 openid", "/sns/auth", url.Values{"access_token": {at(appID)}, "openid": {other}}, 40003},
+		{"auth app2 token with app1 openid", "/sns/auth", url.Values{"access_token": {at(appID2)}, "openid": {canon}}, 40003},
+		{"userinfo app2 token with app1 openid", "/sns/userinfo", url.Values{"access_token": {at(appID2)}, "openid": {canon}}, 40003},
+		{"app1 code at app2", "/sns/oauth2/access_token", url.Values{"appid": {appID2}, "secret": {secret2}, "code": {f.sim.IssueCode(appID, canon, "snsapi_base")}, "grant_type": {"authorization_code"}}, 40029},
+		{"app1 refresh token at app2", "/sns/oauth2/refresh_token", url.Values{"appid": {appID2}, "grant_type": {"refresh_token"}, "refresh_token": {rt(appID)}}, 40030},
+		{"app2 with app1 secret", "/sns/oauth2/access_token", url.Values{"appid": {appID2}, "secret": {secret}, "code": {f.sim.IssueCode(appID2, canon, "snsapi_base")}, "grant_type": {"authorization_code"}}, 40125},
+	}
+	for _, tc := range errs {
+		t.Run(tc.name, func(t *testing.T) {
+			_, body, m := f.get(t, tc.path, tc.q)
+			wantErrcode(t, body, m, tc.want)
+		})
+	}
+
+	f.advance(AccessTokenTTL)
+	for _, a := range apps {
+		t.Run("refresh "+a.app, func(t *testing.T) {
+			_, body, m := f.get(t, "/sns/auth", url.Values{"access_token": {at(a.app)}, "openid": {a.wantOpenID}})
+			wantErrcode(t, body, m, 42001)
+			_, body, m = f.get(t, "/sns/oauth2/refresh_token", url.Values{"appid": {a.app}, "grant_type": {"refresh_token"}, "refresh_token": {rt(a.app)}})
+			if m["access_token"] == nil || m["openid"] != a.wantOpenID || m["refresh_token"] != rt(a.app) {
+				t.Fatalf("refresh = %s", body)
+			}
+			fresh := m["access_token"].(string)
+			_, body, m = f.get(t, "/sns/userinfo", url.Values{"access_token": {fresh}, "openid": {a.wantOpenID}})
+			if m["openid"] != a.wantOpenID || m["unionid"] != union {
+				t.Errorf("userinfo after refresh = %s", body)
+			}
+			wrong := other
+			if a.wantOpenID == other {
+				wrong = canon
+			}
+			_, body, m = f.get(t, "/sns/auth", url.Values{"access_token": {fresh}, "openid": {wrong}})
+			wantErrcode(t, body, m, 40003)
+		})
+	}
+
+	t.Run("authorize page in app2", func(t *testing.T) {
+		q := url.Values{"appid": {appID2}, "redirect_uri": {"https://app2.example.com/cb"}, "response_type": {"code"}, "scope": {"snsapi_base"}, "state": {"s"}}
+		_, page, _ := f.get(t, "/connect/oauth2/authorize", q)
+		if !strings.Contains(page, `data-openid="`+canon+`" data-app-openid="`+other+`"`) {
+			t.Errorf("page lacks the canonical and per-app openid:\n%s", page)
+		}
+		q.Set("openid", canon)
+		resp, err := f.client.PostForm(f.srv.URL+"/connect/oauth2/authorize", q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		loc, err := url.Parse(resp.Header.Get("Location"))
+		if err != nil || loc.Query().Get("code") == "" {
+			t.Fatalf("consent: %d %s", resp.StatusCode, resp.Header.Get("Location"))
+		}
+		m := f.tokenIn(t, appID2, secret2, loc.Query().Get("code"))
+		if m["openid"] != other || m["unionid"] != nil { // snsapi_base: no unionid
+			t.Errorf("token = %v", m)
+		}
+	})
+}
+
+func TestSameOpenIDAcrossAppsWithoutOpenIDs(t *testing.T) {
+	const union = "uU"
+	f := newFixture(t, WithApp(appID2, secret2), WithUsers(
+		User{OpenID: "oPlain", Nickname: "普通"},
+		User{OpenID: "oUnion", UnionID: union, Nickname: "联合", OpenIDs: map[string]string{"wxunrelated": "oElse"}},
+	))
+	users := []struct {
+		openID    string
+		wantUnion any
+	}{
+		{"oPlain", nil},
+		{"oUnion", union},
+	}
+	apps := []struct{ app, secret string }{{appID, secret}, {appID2, secret2}}
+	for _, u := range users {
+		for _, a := range apps {
+			t.Run(u.openID+" in "+a.app, func(t *testing.T) {
+				m := f.tokenIn(t, a.app, a.secret, f.sim.IssueCode(a.app, u.openID, "snsapi_userinfo"))
+				if m["openid"] != u.openID || m["unionid"] != u.wantUnion {
+					t.Fatalf("token = %v", m)
+				}
+				_, body, info := f.get(t, "/sns/userinfo", url.Values{"access_token": {m["access_token"].(string)}, "openid": {u.openID}})
+				if info["openid"] != u.openID || info["unionid"] != u.wantUnion {
+					t.Errorf("userinfo = %s", body)
+				}
+			})
+		}
+	}
+}

@@ -1,0 +1,266 @@
+// Package wechatpublic is the WeChat Official Account (公众号) login Type,
+// auths.loginTypes.WechatPublicType: web authorization inside WeChat with
+// snsapi_base or snsapi_userinfo. Importing it registers the Type, the way
+// a database/sql driver registers itself:
+//
+//	import _ "github.com/jitwx/jit/auths/wechatpublic"
+package wechatpublic
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"github.com/jitwx/jit/auths"
+	"github.com/jitwx/jit/elements"
+	"github.com/jitwx/jit/services"
+)
+
+// Type is the full name of the WeChat Official Account login Type.
+const Type = "auths.loginTypes.WechatPublicType"
+
+// ServiceName is the sub-element every instance owns.
+const ServiceName = "services.WechatPublicAuthSvc"
+
+func init() {
+	auths.RegisterType(auths.Type{
+		TypeInfo: elements.TypeInfo{
+			ID:     Type,
+			Schema: schema,
+			New:    func() any { return new(Login) },
+		},
+		Simulate: func(authorizeURL, apiBaseURL string) map[string]any {
+			return map[string]any{"authorizeUrl": authorizeURL, "apiBaseUrls": []any{apiBaseURL}}
+		},
+	})
+}
+
+var (
+	_ elements.Provisioner = (*Login)(nil)
+	_ elements.Parent      = (*Login)(nil)
+	_ auths.Provider       = (*Login)(nil)
+	_ auths.Unbinder       = (*Login)(nil)
+	_ auths.Simulated      = (*Login)(nil)
+)
+
+var schema = elements.Schema{Fields: append([]elements.Field{
+	{Name: "appId", Kind: elements.String, Required: true,
+		Pattern: regexp.MustCompile(`^wx[0-9a-f]{16}$`), Hint: `"wx" followed by 16 lowercase hex digits`},
+	{Name: "appSecret", Kind: elements.String, Required: true, Secret: true,
+		Pattern: regexp.MustCompile(`^[0-9A-Za-z]{16,64}$`), Hint: "16 to 64 letters and digits (the AppSecret, normally {{WECHAT_APP_SECRET}})"},
+	{Name: "scope", Kind: elements.String, Enum: []string{"snsapi_base", "snsapi_userinfo"}},
+	{Name: "state", Kind: elements.String,
+		Pattern: regexp.MustCompile(`^[0-9A-Za-z]{0,32}$`), Hint: "at most 32 letters and digits (WeChat allows 128 in all; the rest is the per-login token)"},
+	{Name: "authorizeUrl", Kind: elements.String, Check: checkURL},
+	{Name: "apiBaseUrls", Kind: elements.StringArray, Check: checkURLList},
+	{Name: "lang", Kind: elements.String, Enum: []string{"zh_CN", "zh_TW", "en"}},
+}, auths.CommonFields...)}
+
+func checkURL(v any) error {
+	s := v.(string)
+	if strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//") {
+		return nil // same server: simulators and reverse proxies
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("must be an absolute http(s) URL, not %q", s)
+	}
+	if u.Fragment != "" {
+		return errors.New("must not contain a #fragment")
+	}
+	return nil
+}
+
+func checkURLList(v any) error {
+	list := v.([]any)
+	if len(list) == 0 {
+		return errors.New("must list at least one URL")
+	}
+	for i, x := range list {
+		if err := checkURL(x); err != nil {
+			return fmt.Errorf("[%d] %w", i, err)
+		}
+	}
+	return nil
+}
+
+// config is the business config of an instance. It is unexported so that
+// marshalling an element can never reveal the secret.
+type config struct {
+	auths.Common
+	AppID        string   `json:"appId"`
+	AppSecret    string   `json:"appSecret"`
+	Scope        string   `json:"scope"`
+	State        string   `json:"state"`
+	AuthorizeURL string   `json:"authorizeUrl"`
+	APIBaseURLs  []string `json:"apiBaseUrls"`
+	Lang         string   `json:"lang"`
+}
+
+// Login is a live WeChat Official Account login element: one instance of
+// auths.loginTypes.WechatPublicType, bound to its config.
+type Login struct {
+	cfg      config
+	fullName string
+	title    string
+	policy   auths.Policy
+	svc      *services.WechatPublicAuthSvc
+}
+
+// UnmarshalJSON receives the merged, validated config from the runtime.
+func (w *Login) UnmarshalJSON(b []byte) error { return json.Unmarshal(b, &w.cfg) }
+
+// MarshalJSON shows what is safe to show.
+func (w *Login) MarshalJSON() ([]byte, error) { return json.Marshal(w.Public()) }
+
+// String never includes the secret.
+func (w *Login) String() string {
+	return fmt.Sprintf("WechatPublicLogin{%s appId=%s scope=%s}", w.fullName, w.cfg.AppID, w.cfg.Scope)
+}
+
+// GoString covers %#v, which would otherwise print the config's fields.
+func (w *Login) GoString() string { return "&wechatpublic." + w.String() }
+
+// Provision builds the instance's WechatPublicAuthSvc.
+func (w *Login) Provision(_ context.Context, inst *elements.Instance) error {
+	w.fullName, w.title = inst.FullName(), inst.Def.Title
+	var err error
+	if w.policy, err = auths.NewPolicy(inst.Def, w.cfg.Common); err != nil {
+		return err
+	}
+	var opts []services.Option
+	if inst.Host.HTTPClient != nil {
+		opts = append(opts, services.WithHTTPClient(inst.Host.HTTPClient))
+	}
+	if inst.Host.ObserveUpstream != nil {
+		opts = append(opts, services.WithObserver(inst.Host.ObserveUpstream))
+	}
+	if inst.Host.Sealer != nil {
+		opts = append(opts, services.WithTokenCipher(inst.Host.Sealer))
+	}
+	if inst.Host.Logger != nil {
+		opts = append(opts, services.WithLogger(inst.Host.Logger.With("element", w.fullName)))
+	}
+	w.svc = services.NewWechatPublicAuthSvc(services.WechatConfig{
+		LoginType: w.fullName, AppID: w.cfg.AppID, AppSecret: w.cfg.AppSecret,
+		Scope: w.cfg.Scope, Lang: w.cfg.Lang, APIBaseURLs: w.cfg.APIBaseURLs,
+	}, inst.Host.DB, opts...)
+	return nil
+}
+
+// Children exposes the service as <instance>.services.WechatPublicAuthSvc.
+func (w *Login) Children() map[string]any {
+	return map[string]any{ServiceName: w.svc}
+}
+
+// FullName is the instance's full name, e.g. auths.loginTypes.MyWechatLogin.
+func (w *Login) FullName() string { return w.fullName }
+
+// AppID is the Official Account's AppID.
+func (w *Login) AppID() string { return w.cfg.AppID }
+
+// Scope is snsapi_base or snsapi_userinfo.
+func (w *Login) Scope() string { return w.cfg.Scope }
+
+// Service is the instance's WechatPublicAuthSvc.
+func (w *Login) Service() *services.WechatPublicAuthSvc { return w.svc }
+
+// StateMarker is the configured fixed part of state, for the app's own use.
+func (w *Login) StateMarker() string { return w.cfg.State }
+
+// Policy is the element's registration and linking rules.
+func (w *Login) Policy() auths.Policy { return w.policy }
+
+// Public is what the front end may see.
+func (w *Login) Public() auths.PublicConfig {
+	return auths.PublicConfig{FullName: w.fullName, Type: Type, Title: w.title, AppID: w.cfg.AppID,
+		Scope: w.cfg.Scope, Default: w.policy.Default}
+}
+
+// SimulatorApp is the app dev mode's simulator must know.
+func (w *Login) SimulatorApp() (appID, secret string) { return w.cfg.AppID, w.cfg.AppSecret }
+
+// AuthCodeURL is the WeChat authorize URL for one login. WeChat matches
+// the parameter order strictly, so the query is written by hand rather than
+// by url.Values (which sorts keys); #wechat_redirect must come last.
+// state is prefixed with the configured marker, if any.
+func (w *Login) AuthCodeURL(redirectURI, state string) string {
+	sep := "?"
+	if strings.Contains(w.cfg.AuthorizeURL, "?") {
+		sep = "&"
+	}
+	var b strings.Builder
+	b.WriteString(w.cfg.AuthorizeURL)
+	b.WriteString(sep + "appid=" + url.QueryEscape(w.cfg.AppID))
+	b.WriteString("&redirect_uri=" + url.QueryEscape(redirectURI))
+	b.WriteString("&response_type=code")
+	b.WriteString("&scope=" + url.QueryEscape(w.cfg.Scope))
+	b.WriteString("&state=" + url.QueryEscape(w.cfg.State+state))
+	b.WriteString("#wechat_redirect")
+	return b.String()
+}
+
+// Exchange sends the code to WeChat and fetches the profile (for
+// snsapi_userinfo). The tokens are saved with the user by Login.Save.
+func (w *Login) Exchange(ctx context.Context, code string) (*auths.Login, error) {
+	tok, err := w.svc.GetAccessToken(ctx, code)
+	if err != nil {
+		return nil, failure(err)
+	}
+	info, err := w.svc.Profile(ctx, tok)
+	if err != nil {
+		return nil, failure(err)
+	}
+	return &auths.Login{
+		Identity: auths.Identity{LoginType: w.fullName, AppID: w.cfg.AppID, OpenID: info.OpenID, UnionID: info.UnionID},
+		Profile:  auths.Profile{Nickname: info.Nickname, AvatarURL: info.HeadImgURL},
+		Save: func(ctx context.Context, tx *gorm.DB, userID string) error {
+			return w.svc.SaveLogin(ctx, tx, tok, info, userID)
+		},
+	}, nil
+}
+
+// Unbind forgets the stored tokens and profile of the identity.
+func (w *Login) Unbind(ctx context.Context, tx *gorm.DB, id auths.Identity) error {
+	return w.svc.Forget(ctx, tx, id.OpenID)
+}
+
+// failure maps a WeChat or network failure to what the person sees: 4xx
+// for what starting again fixes, 502/504 for WeChat's own trouble. Messages
+// are in Chinese: they are shown inside WeChat.
+func failure(err error) error {
+	var we *services.WechatError
+	var ue *services.UpstreamError
+	switch {
+	case errors.Is(err, services.ErrSnapshotUser):
+		return &auths.Error{Status: http.StatusForbidden, Code: "snapshot_user", Message: "当前是预览页面，请点击页面底部的「使用完整服务」后再登录。"}
+	case services.IsCodeUsed(err):
+		return &auths.Error{Status: http.StatusBadRequest, Code: "code_used", Message: "这个登录链接已经用过了，请重新登录。", ErrCode: 40163}
+	case services.IsCodeInvalid(err):
+		return &auths.Error{Status: http.StatusBadRequest, Code: "code_invalid", Message: "微信授权码无效或已过期，请重新登录。", ErrCode: errCode(err)}
+	case errors.As(err, &we) && (we.Code == 50001 || we.Code == 50002):
+		return &auths.Error{Status: http.StatusForbidden, Code: "authorization_denied", Message: "微信没有授权这个账号登录。", ErrCode: we.Code}
+	case errors.As(err, &we):
+		return &auths.Error{Status: http.StatusBadGateway, Code: "wechat_error", Message: fmt.Sprintf("微信拒绝了登录请求（错误码 %d），请稍后再试。", we.Code), ErrCode: we.Code}
+	case errors.As(err, &ue) && ue.Timeout():
+		return &auths.Error{Status: http.StatusGatewayTimeout, Code: "wechat_timeout", Message: "微信没有及时响应，请稍后再试。"}
+	case errors.As(err, &ue):
+		return &auths.Error{Status: http.StatusBadGateway, Code: "wechat_unavailable", Message: "暂时无法连接微信，请稍后再试。"}
+	}
+	return err
+}
+
+func errCode(err error) int {
+	var we *services.WechatError
+	if errors.As(err, &we) {
+		return we.Code
+	}
+	return 0
+}
