@@ -10,6 +10,7 @@ import (
 	"net/http/cookiejar"
 	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -35,6 +36,7 @@ const (
 // Users of the fake WeChat.
 var (
 	userPanda = wechatsim.User{OpenID: "oPanda00000000000000000000001", UnionID: "uPanda0000000000000000000001",
+		OpenIDs:  map[string]string{secondAppID: "oPandaSecond000000000000001", noLinkAppID: "oPandaNoLink000000000000001"},
 		Nickname: "熊猫🐼 Panda", HeadImgURL: "https://thirdwx.qlogo.cn/mmopen/vi_32/panda/132"}
 	userPlain = wechatsim.User{OpenID: "oPlain00000000000000000000002", Nickname: "Plain"}
 	userSnap  = wechatsim.User{OpenID: "oSnap000000000000000000000003", Nickname: "微信用户", Snapshot: true,
@@ -72,6 +74,7 @@ type loginEnv struct {
 }
 
 type envOptions struct {
+	fixture  string // the app folder; loginFixture by default
 	secret   string
 	logLevel slog.Level
 	opts     []jit.Option
@@ -88,7 +91,14 @@ func newLoginEnv(t testing.TB, eo envOptions) *loginEnv {
 		eo.logLevel = slog.LevelInfo
 	}
 	e := &loginEnv{t: t, logs: &lockedBuffer{}}
-	e.sim = wechatsim.New(wechatsim.WithApp(testAppID, eo.secret), wechatsim.WithUsers(userPanda, userPlain, userSnap))
+	if eo.fixture == "" {
+		eo.fixture = loginFixture
+	}
+	simOpts := []wechatsim.Option{wechatsim.WithUsers(userPanda, userPlain, userSnap)}
+	for _, id := range []string{testAppID, secondAppID, closedAppID, noLinkAppID} {
+		simOpts = append(simOpts, wechatsim.WithApp(id, eo.secret))
+	}
+	e.sim = wechatsim.New(simOpts...)
 	var wxh http.Handler = e.sim
 	if eo.wrapWX != nil {
 		wxh = eo.wrapWX(wxh)
@@ -110,7 +120,7 @@ func newLoginEnv(t testing.TB, eo envOptions) *loginEnv {
 	opts = append(opts, eo.opts...)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	app, err := jit.Open(ctx, loginFixture, opts...)
+	app, err := jit.Open(ctx, eo.fixture, opts...)
 	if err != nil {
 		t.Fatalf("Open: %v", err)
 	}
@@ -327,3 +337,29 @@ func readAllAndClose(resp *http.Response) ([]byte, error) {
 	resp.Body = io.NopCloser(bytes.NewReader(body))
 	return body, err
 }
+
+// getHTML is a browser navigation: Accept says text/html, as for a link.
+func (b *browser) getHTML(pathOrURL string) *response {
+	req, err := http.NewRequest(http.MethodGet, b.abs(pathOrURL), nil)
+	if err != nil {
+		b.e.t.Fatalf("new request: %v", err)
+	}
+	req.Header.Set("Accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8")
+	return b.do(req)
+}
+
+// writeFiles writes files (slash paths relative to dir), creating folders.
+func writeFiles(t testing.TB, dir string, files map[string]string) {
+	t.Helper()
+	for name, body := range files {
+		p := filepath.Join(dir, filepath.FromSlash(name))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(p, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
