@@ -420,13 +420,19 @@ func errBrowserMismatch() *Error {
 	return fail(http.StatusForbidden, "state_browser_mismatch", "登录是在另一个浏览器里开始的，请在这里重新登录。")
 }
 
-// mismatch is the error of a callback without a binding cookie; a state
-// this server issued still gives it a safe place to go back to.
+// mismatch is the error of a callback without a binding cookie: a state
+// this server issued was started in another browser, and still gives a
+// safe place to go back to; any other state is not one of ours.
 func (s *Server) mismatch(ctx context.Context, st string) *Error {
-	e := errBrowserMismatch()
-	if row, err := s.store.State(ctx, st); err == nil {
-		e.target = row.RedirectURL
+	row, err := s.store.State(ctx, st)
+	switch {
+	case errors.Is(err, errNoRow):
+		return errStateInvalid()
+	case err != nil:
+		return errBrowserMismatch()
 	}
+	e := errBrowserMismatch()
+	e.target = row.RedirectURL
 	return e
 }
 
