@@ -8,6 +8,7 @@ import (
 	"html"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"regexp"
 	"strings"
@@ -165,6 +166,15 @@ func TestLoginHTTPSPublicURL(t *testing.T) {
 	}
 	if r := do("/auths/session", sc); r.StatusCode != http.StatusOK {
 		t.Errorf("session: %d %s", r.StatusCode, r.body)
+	}
+	// The app's Go code reads the same cookie through CurrentUser, on a
+	// request as the proxy forwards it.
+	req := httptest.NewRequest(http.MethodGet, "http://10.0.0.5:8080/orders", nil)
+	req.Host = "h5.example.com"
+	req.Header.Set("X-Forwarded-Proto", "https")
+	req.AddCookie(&http.Cookie{Name: sc.Name, Value: sc.Value})
+	if u, err := e.app.CurrentUser(req); err != nil || u.OpenID != userPanda.OpenID {
+		t.Errorf("CurrentUser behind the proxy: %+v, %v", u, err)
 	}
 	// Another host is still refused with a public URL set.
 	wantError(t, do(loginPath(mainLogin, "https://h5.example.com.evil.com/")), http.StatusBadRequest, "invalid_redirect")

@@ -50,12 +50,13 @@ func Tables() []any {
 	return []any{&WechatPublicAuthModel{}, &User{}, &Identity{}, &LoginState{}, &Session{}}
 }
 
-// Migrate creates or updates the tables.
+// Migrate creates or updates the tables, and gives WeChat accounts stored
+// before users existed a user each.
 func Migrate(ctx context.Context, db *gorm.DB) error {
 	if err := db.WithContext(ctx).AutoMigrate(Tables()...); err != nil {
 		return fmt.Errorf("models: migrate: %w", err)
 	}
-	return nil
+	return backfillUsers(ctx, db)
 }
 
 var (

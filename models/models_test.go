@@ -299,3 +299,47 @@ func TestOpen(t *testing.T) {
 		t.Fatalf("log contains a bound token: %s", buf.String())
 	}
 }
+
+// Accounts stored before users existed get a user each on the next
+// Migrate; accounts sharing a unionid share the user; a second Migrate
+// changes nothing.
+func TestMigrateGivesOldAccountsUsers(t *testing.T) {
+	for _, b := range testDBs() {
+		t.Run(b.name, func(t *testing.T) {
+			db := b.open(t)
+			ctx := t.Context()
+			old := []WechatPublicAuthModel{
+				{AppID: "wxA", OpenID: "o1", UnionID: "u1", Nickname: "甲", HeadImgURL: "https://a/1"},
+				{AppID: "wxB", OpenID: "o1b", UnionID: "u1", Nickname: "甲"},
+				{AppID: "wxA", OpenID: "o2", Nickname: "乙"},
+			}
+			for i := range old {
+				if err := UpsertWechatUser(ctx, db, &old[i]); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for range 2 {
+				if err := Migrate(ctx, db); err != nil {
+					t.Fatal(err)
+				}
+			}
+			var ids []Identity
+			if err := db.Order("id").Find(&ids).Error; err != nil {
+				t.Fatal(err)
+			}
+			var users []User
+			if err := db.Find(&users).Error; err != nil {
+				t.Fatal(err)
+			}
+			if len(ids) != 3 || len(users) != 2 || ids[0].UserID != ids[1].UserID || ids[0].UserID == ids[2].UserID {
+				t.Fatalf("identities %+v users %+v", ids, users)
+			}
+			for _, a := range old {
+				got, err := FindWechatUser(ctx, db, a.AppID, a.OpenID)
+				if err != nil || got.UserID == "" {
+					t.Errorf("account %s/%s: %+v %v", a.AppID, a.OpenID, got, err)
+				}
+			}
+		})
+	}
+}
