@@ -403,3 +403,28 @@ func TestAllowRegisterMustBeAFlag(t *testing.T) {
 		t.Errorf("problems %v, want one naming auths/loginTypes/Bad/e.json and allowRegister", got)
 	}
 }
+
+// GET /auths/loginTypes tells the front end what it may know of each login
+// element, and nothing more.
+func TestLoginTypesListsWhatTheFrontEndMaySee(t *testing.T) {
+	e := newUsersEnv(t)
+	r := e.browser().get("/auths/loginTypes")
+	var list []auths.PublicConfig
+	if r.StatusCode != http.StatusOK || json.Unmarshal(r.body, &list) != nil || len(list) != 5 {
+		t.Fatalf("%d %s", r.StatusCode, r.body)
+	}
+	byName := map[string]auths.PublicConfig{}
+	for _, p := range list {
+		byName[p.FullName] = p
+	}
+	if got := byName["auths.loginTypes.WxMain"]; got.Title != "微信登录" || !got.Default || got.AppID != testAppID ||
+		got.Type != "auths.loginTypes.WechatPublicType" || got.Scope != "snsapi_userinfo" {
+		t.Errorf("WxMain: %+v", got)
+	}
+	if byName["auths.loginTypes.WxSecond"].Default || byName["auths.loginTypes.TestLogin"].Type != testOnlyType {
+		t.Errorf("list: %+v", list)
+	}
+	if strings.Contains(string(r.body), testSecret) || strings.Contains(string(r.body), "appSecret") {
+		t.Errorf("the list shows a secret: %s", r.body)
+	}
+}

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"sort"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -126,6 +127,7 @@ func NewServer(db *gorm.DB, lookup Lookup, opts ...ServerOption) *Server {
 
 // Register adds the routes to e.
 func (s *Server) Register(e *echo.Echo) {
+	e.GET("/auths/loginTypes", s.loginTypes)
 	e.GET("/auths/loginTypes/:name/login", s.page(s.needDB(s.login)))
 	e.GET("/auths/loginTypes/:name/callback", s.page(s.observed(s.needDB(s.callback))))
 	e.POST("/auths/loginTypes/:name/unbind", s.needDB(s.sameOrigin(s.unbind)))
@@ -133,6 +135,19 @@ func (s *Server) Register(e *echo.Echo) {
 	e.GET("/auths/sessions", s.needDB(s.sessions))
 	e.DELETE("/auths/sessions/:id", s.needDB(s.sameOrigin(s.endSession)))
 	e.POST("/auths/logout", s.needDB(s.sameOrigin(s.logout)))
+}
+
+// loginTypes lists what the front end may know of every login element
+// (JitAi's getLoginConfig, for all of them): title, Type, appId, default.
+func (s *Server) loginTypes(c echo.Context) error {
+	list := s.providers()
+	out := make([]PublicConfig, len(list))
+	for i, p := range list {
+		out[i] = p.Public()
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].FullName < out[j].FullName })
+	c.Response().Header().Set("Cache-Control", "no-cache")
+	return c.JSON(http.StatusOK, out)
 }
 
 // Outcome keys under which a callback leaves its result on the echo
