@@ -280,6 +280,13 @@ func TestConcurrentLoginsAcrossReplicasKeepOneRowPerUser(t *testing.T) {
 	if rows != users {
 		t.Fatalf("[%s] %d rows for %d users", kind, rows, users)
 	}
+	// Four concurrent first logins of one person make one app user.
+	var appUsers, identities int64
+	reps[0].app.DB().Model(&models.User{}).Count(&appUsers)
+	reps[0].app.DB().Model(&models.Identity{}).Count(&identities)
+	if appUsers != users || identities != users {
+		t.Fatalf("[%s] %d app users and %d identities for %d people", kind, appUsers, identities, users)
+	}
 	t.Logf("[%s] %d logins over 2 replicas: %d rows", kind, users*loginsPerUser, rows)
 }
 

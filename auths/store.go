@@ -193,13 +193,15 @@ func (s *Store) FinishLogin(ctx context.Context, f Finish) (string, error) {
 			if err := tx.Where("app_id = ? AND open_id = ?", id.AppID, id.OpenID).Take(&owner).Error; err != nil {
 				return fmt.Errorf("reading identity: %w", err)
 			}
-			userID, create = owner.UserID, false
+			// Joined: the user row exists, unless the app deleted it and
+			// left the identity behind; the create below then restores it.
+			userID = owner.UserID
 		}
 		p := f.Login.Profile
 		switch {
 		case create:
 			u := models.User{ID: userID, Nickname: p.Nickname, AvatarURL: p.AvatarURL, CreatedAt: f.Now, UpdatedAt: f.Now}
-			if err := tx.Create(&u).Error; err != nil {
+			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&u).Error; err != nil {
 				return fmt.Errorf("creating user: %w", err)
 			}
 		case f.User != nil && f.User.ID == userID && (f.User.Nickname == "" && p.Nickname != "" || f.User.AvatarURL == "" && p.AvatarURL != ""):

@@ -27,8 +27,8 @@ type options struct {
 }
 
 // Patch overrides config values of every instance whose Type chain includes
-// Type, after {{VAR}} expansion and before validation. Dev mode uses it to
-// point login elements at the WeChat simulator.
+// Type, after {{VAR}} expansion and before validation, e.g. to point
+// elements at a local simulator in dev mode.
 type Patch struct {
 	Type   string
 	Values map[string]any
