@@ -1,6 +1,7 @@
 package jit
 
 import (
+	"net/url"
 	"strings"
 
 	"github.com/jitwx/jit/auths"
@@ -15,7 +16,13 @@ const DevSecret = "jitDevSimulatorSecret0000000000"
 // startSimulator creates the dev-mode WeChat simulator and returns the
 // runtime options that point login elements at it.
 func (a *App) startSimulator() []runtime.Option {
-	sim := wechatsim.New(wechatsim.WithBasePath("/_wechat"), wechatsim.WithLogger(a.opts.logger))
+	// Under a public URL with a path (the handler behind http.StripPrefix)
+	// browsers see the simulator under that path too.
+	mount := ""
+	if u, err := url.Parse(a.opts.publicURL); err == nil {
+		mount = strings.TrimRight(u.Path, "/")
+	}
+	sim := wechatsim.New(wechatsim.WithBasePath("/_wechat"), wechatsim.WithMountPath(mount), wechatsim.WithLogger(a.opts.logger))
 	a.sim = sim
 	lookup := a.opts.lookupEnv
 	a.opts.lookupEnv = func(name string) (string, bool) {
@@ -35,7 +42,7 @@ func (a *App) startSimulator() []runtime.Option {
 		}
 		// The browser follows a relative authorize URL to this same server;
 		// the server calls the API through its own listening address.
-		values := t.Simulate("/_wechat/connect/oauth2/authorize", self+"/_wechat")
+		values := t.Simulate(mount+"/_wechat/connect/oauth2/authorize", self+"/_wechat")
 		opts = append(opts, runtime.WithPatch(runtime.Patch{Type: t.ID, Values: values}))
 	}
 	return opts

@@ -1,10 +1,16 @@
 package jit_test
 
 import (
+	"context"
+	"encoding/json"
+	"errors"
+	"html"
 	"net/http"
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/jitwx/jit/auths"
 
 	"github.com/jitwx/jit"
 )
@@ -147,5 +153,76 @@ func TestMountedUnderAPrefix(t *testing.T) {
 	}
 	if r := b.get("/app/auths/session"); r.StatusCode != http.StatusOK {
 		t.Errorf("session under /app: %d %s", r.StatusCode, r.body)
+	}
+}
+
+// Dev mode under a prefix: the simulator's pages and avatars are reached
+// through the prefix too.
+func TestDevSimulatorUnderAPrefix(t *testing.T) {
+	srv := httptestUnstarted(t)
+	self := "http://" + srv.Listener.Addr().String()
+	app, err := jit.Open(t.Context(), usersFixture, jit.WithoutReload(), jit.WithDevSimulator(self+"/app"),
+		jit.WithPublicURL(self+"/app/"), jit.WithDatabase(t.TempDir()+"/jit.db"), jit.WithLogger(quietLogger()),
+		jit.WithLookupEnv(func(string) (string, bool) { return "", false }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { app.Close() })
+	mux := http.NewServeMux()
+	mux.Handle("/app/", http.StripPrefix("/app", app.Handler()))
+	srv.Config.Handler = mux
+	srv.Start()
+	t.Cleanup(srv.Close)
+	e := &loginEnv{t: t, app: app, srv: srv, tr: &http.Transport{}}
+	t.Cleanup(e.tr.CloseIdleConnections)
+	b := e.browser()
+
+	r := b.get("/app" + loginPath("WxMain", "/app/home"))
+	if !strings.HasPrefix(r.location(), "/app/_wechat/connect/oauth2/authorize?") {
+		t.Fatalf("authorize URL %q is not under /app", r.location())
+	}
+	page := b.get(r.location())
+	action := formAction.FindStringSubmatch(string(page.body))
+	users := userButton.FindAllStringSubmatch(string(page.body), -1)
+	if page.StatusCode != http.StatusOK || action == nil || !strings.HasPrefix(action[1], "/app/_wechat/") || len(users) == 0 {
+		t.Fatalf("authorize page: %d, form action %v", page.StatusCode, action)
+	}
+	form := url.Values{}
+	for _, m := range hiddenInput.FindAllStringSubmatch(string(page.body), -1) {
+		form.Set(m[1], html.UnescapeString(m[2]))
+	}
+	form.Set("openid", users[0][1])
+	r = b.post(html.UnescapeString(action[1]), "application/x-www-form-urlencoded", strings.NewReader(form.Encode()))
+	wantLoggedIn(t, b.get(r.location()), "/app/home")
+	var u userJSON
+	if r := b.get("/app/auths/session"); r.StatusCode != http.StatusOK || json.Unmarshal(r.body, &u) != nil ||
+		!strings.HasPrefix(u.HeadImgURL, self+"/app/_wechat/avatar/") {
+		t.Fatalf("session: %d %s", r.StatusCode, r.body)
+	}
+	if r := b.get(strings.TrimPrefix(u.HeadImgURL, self)); r.StatusCode != http.StatusOK {
+		t.Errorf("avatar %s: %d", u.HeadImgURL, r.StatusCode)
+	}
+}
+
+// The login hook's message is for the person: a browser is shown it on a
+// page with the way back, not sent back with only the code.
+func TestLoginHookRefusalInABrowserShowsItsMessage(t *testing.T) {
+	e := newUsersEnv(t, jit.WithLoginHook(func(context.Context, *auths.LoginEvent) error {
+		return errors.New("本应用只对<受邀>用户开放。")
+	}))
+	b := e.browser()
+	state := b.startLogin("WxMain", "/home?tab=1")
+	r := b.getHTML(callbackPath("WxMain", e.sim.IssueCode(testAppID, userPanda.OpenID, "snsapi_userinfo"), state))
+	body := string(r.body)
+	if r.StatusCode != http.StatusForbidden || !strings.HasPrefix(r.Header.Get("Content-Type"), "text/html") {
+		t.Fatalf("%d %q %s", r.StatusCode, r.Header.Get("Content-Type"), body)
+	}
+	for _, want := range []string{"登录被拒绝", "本应用只对&lt;受邀&gt;用户开放。", `href="/home?tab=1">返回`, "login_refused"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("page lacks %q:\n%s", want, body)
+		}
+	}
+	if strings.Contains(body, "重新登录") {
+		t.Error("a refused login offers to log in again")
 	}
 }

@@ -98,8 +98,9 @@ func WithoutDatabase() Option { return func(o *options) { o.noDB = true } }
 // WithDevSimulator mounts the WeChat simulator at /_wechat and points every
 // WeChat login element at it, so the whole login runs in any browser with
 // no WeChat account. selfURL is how this server reaches itself, e.g.
-// http://127.0.0.1:8080. Never use it in production: anyone can log in as
-// anyone.
+// http://127.0.0.1:8080 (with the path when mounted under one,
+// http://127.0.0.1:8080/app, beside WithPublicURL(".../app/")). Never use
+// it in production: anyone can log in as anyone.
 func WithDevSimulator(selfURL string) Option {
 	return func(o *options) { o.dev, o.devSelfURL = true, selfURL }
 }

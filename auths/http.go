@@ -73,6 +73,8 @@ type Server struct {
 	observe    func(element, outcome string, errcode int)
 	echo       *echo.Echo   // only to read a request's scheme the way echo does
 	lastSweep  atomic.Int64 // unix nanoseconds of the last sweep
+	// warnedNoDefault: RequireLogin said once that no element is default.
+	warnedNoDefault atomic.Bool
 }
 
 // ServerOption configures a Server.

@@ -11,7 +11,8 @@ import (
 
 // page makes a browser navigation (Accept: text/html) never end on raw
 // JSON: a failure that knows the login's checked redirectUrl sends the
-// browser back there with ?login_error=CODE; any other failure is a small
+// browser back there with ?login_error=CODE; any other failure, and a
+// refusal by the app's login hook (whose message must be seen), is a small
 // page in Chinese with the same status. API clients keep JSON.
 func (s *Server) page(h echo.HandlerFunc) echo.HandlerFunc {
 	return func(c echo.Context) error {
@@ -25,11 +26,14 @@ func (s *Server) page(h echo.HandlerFunc) echo.HandlerFunc {
 			e = fail(http.StatusInternalServerError, "internal", "服务器出错了，请稍后再试。")
 		}
 		c.Response().Header().Set("Cache-Control", "no-store")
-		if e.target != "" {
+		// The app's login hook wrote its message for the person: it is
+		// shown on the page, with the way back, rather than lost in a
+		// redirect that can carry only the code.
+		if e.target != "" && e.Code != "login_refused" {
 			return c.Redirect(http.StatusFound, withLoginError(e.target, e.Code))
 		}
-		data := failurePage{Status: e.Status, Code: e.Code, Message: e.Message}
-		if _, ok := s.provider(c.Param("name")); ok && e.Status < 500 {
+		data := failurePage{Status: e.Status, Code: e.Code, Message: e.Message, Back: e.target}
+		if _, ok := s.provider(c.Param("name")); ok && e.Status < 500 && e.Code != "login_refused" {
 			data.Retry = s.baseURL(c.Request()).JoinPath("auths", "loginTypes", c.Param("name"), "login").String()
 		}
 		var b strings.Builder
@@ -62,6 +66,7 @@ type failurePage struct {
 	Code    string
 	Message string
 	Retry   string
+	Back    string
 }
 
 var failureTemplate = template.Must(template.New("failure").Parse(`<!doctype html>
@@ -69,7 +74,7 @@ var failureTemplate = template.Must(template.New("failure").Parse(`<!doctype htm
 <head>
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<title>登录没有完成</title>
+<title>{{if eq .Code "login_refused"}}登录被拒绝{{else}}登录没有完成{{end}}</title>
 <style>
 body{margin:0;font-family:-apple-system,BlinkMacSystemFont,"PingFang SC","Noto Sans CJK SC","Microsoft YaHei",sans-serif;background:#f5f6f7;color:#1f2329}
 main{max-width:420px;margin:18vh auto 0;padding:32px 24px;background:#fff;border-radius:12px;text-align:center}
@@ -81,9 +86,10 @@ small{display:block;margin-top:20px;color:#8f959e;font-size:12px}
 </head>
 <body>
 <main>
-<h1>登录没有完成</h1>
+<h1>{{if eq .Code "login_refused"}}登录被拒绝{{else}}登录没有完成{{end}}</h1>
 <p>{{.Message}}</p>
 {{if .Retry}}<a href="{{.Retry}}">重新登录</a>{{end}}
+{{if .Back}}<a href="{{.Back}}">返回</a>{{end}}
 <small>{{.Status}} · {{.Code}}</small>
 </main>
 </body>

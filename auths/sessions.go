@@ -118,6 +118,9 @@ func (s *Server) RequireLogin(next http.Handler) http.Handler {
 				http.Redirect(w, r, to.String(), http.StatusFound)
 				return
 			}
+			if s.warnedNoDefault.CompareAndSwap(false, true) {
+				s.logger.WarnContext(r.Context(), `RequireLogin has no login element to send browsers to: mark one with "default": 1 in its e.json; until then browsers get 401`)
+			}
 		}
 		e := asError(err)
 		if e == nil {

@@ -3,9 +3,11 @@ package auths
 import (
 	"context"
 	"crypto/sha256"
+	"database/sql"
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"sync"
 	"time"
 
 	"gorm.io/gorm"
@@ -22,7 +24,127 @@ type Store struct {
 }
 
 // NewStore returns the store over db.
-func NewStore(db *gorm.DB) *Store { return &Store{db: db} }
+func NewStore(db *gorm.DB) *Store {
+	if p, ok := db.Statement.ConnPool.(*gorm.PreparedStmtDB); ok {
+		if sqlDB, err := p.GetDBConn(); err == nil {
+			// A copy of db (its own statement and config) whose
+			// transactions reuse prepared statements; db is unchanged.
+			db = db.Session(&gorm.Session{Context: context.Background()})
+			pool := &txStmtPool{PreparedStmtDB: p, db: sqlDB, stmts: map[string]*sql.Stmt{}, pending: map[string]bool{}}
+			db.Statement.ConnPool, db.Config.ConnPool = pool, pool
+		}
+	}
+	return &Store{db: db}
+}
+
+// txStmtPool is the store's connection pool when gorm prepares statements
+// (SQLite; pgx caches PostgreSQL's itself). Outside transactions it is
+// gorm's; its transactions run their statements through statements
+// prepared on the database, which database/sql prepares once per
+// connection. gorm's own transactions prepare a statement first seen in a
+// transaction on that transaction, and so again in every later one: a
+// login's commit paid one sqlite3_prepare per statement.
+type txStmtPool struct {
+	*gorm.PreparedStmtDB
+	db *sql.DB
+
+	mu      sync.RWMutex
+	stmts   map[string]*sql.Stmt // nil value: could not be prepared
+	pending map[string]bool      // seen in a transaction, prepared before the next one
+}
+
+// maxTxStmts bounds the statements kept; the store's transactions use a
+// handful.
+const maxTxStmts = 64
+
+// BeginTx first prepares the statements earlier transactions ran
+// unprepared. It does so holding no connection, so a full pool cannot
+// deadlock on it.
+func (p *txStmtPool) BeginTx(ctx context.Context, opt *sql.TxOptions) (gorm.ConnPool, error) {
+	p.mu.RLock()
+	n := len(p.pending)
+	p.mu.RUnlock()
+	if n > 0 {
+		p.preparePending(ctx)
+	}
+	tx, err := p.db.BeginTx(ctx, opt)
+	if err != nil {
+		return nil, err
+	}
+	return &txStmts{Tx: tx, pool: p}, nil
+}
+
+func (p *txStmtPool) preparePending(ctx context.Context) {
+	p.mu.RLock()
+	queries := make([]string, 0, len(p.pending))
+	for q := range p.pending {
+		queries = append(queries, q)
+	}
+	p.mu.RUnlock()
+	// Not under the lock: preparing waits for a connection, and the
+	// transactions holding them take the lock to find their statements.
+	for _, q := range queries {
+		st, err := p.db.PrepareContext(ctx, q)
+		if err != nil && ctx.Err() != nil {
+			return // try again with the next transaction
+		}
+		p.mu.Lock()
+		if _, done := p.stmts[q]; done { // prepared meanwhile by another
+			p.mu.Unlock()
+			if st != nil {
+				_ = st.Close()
+			}
+			continue
+		}
+		delete(p.pending, q)
+		p.stmts[q] = st // nil on error: the query keeps running unprepared
+		p.mu.Unlock()
+	}
+}
+
+// stmt is the prepared statement of query, nil when there is none yet.
+func (p *txStmtPool) stmt(query string) *sql.Stmt {
+	p.mu.RLock()
+	st, ok := p.stmts[query]
+	p.mu.RUnlock()
+	if !ok {
+		p.mu.Lock()
+		if _, ok := p.stmts[query]; !ok && len(p.stmts)+len(p.pending) < maxTxStmts {
+			p.pending[query] = true
+		}
+		p.mu.Unlock()
+	}
+	return st
+}
+
+// txStmts is a transaction of txStmtPool.
+type txStmts struct {
+	*sql.Tx
+	pool *txStmtPool
+}
+
+func (t *txStmts) GetDBConn() (*sql.DB, error) { return t.pool.db, nil }
+
+func (t *txStmts) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.pool.stmt(query); st != nil {
+		return t.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
+	}
+	return t.Tx.ExecContext(ctx, query, args...)
+}
+
+func (t *txStmts) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.pool.stmt(query); st != nil {
+		return t.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
+	}
+	return t.Tx.QueryContext(ctx, query, args...)
+}
+
+func (t *txStmts) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.pool.stmt(query); st != nil {
+		return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
+	}
+	return t.Tx.QueryRowContext(ctx, query, args...)
+}
 
 // Errors the store returns for callers to branch on.
 var (

@@ -37,8 +37,25 @@ export declare function browserKind(ua?: string | null): BrowserKind;
  */
 export declare function isWechatBrowser(ua?: string | null): boolean;
 
+/**
+ * One account at a login provider that a user can log in with, as listed in
+ * {@link SessionUser.identities}.
+ */
+export interface Identity {
+  /** Full name of the login element, e.g. `auths.loginTypes.MyWechatLogin`. */
+  loginType: string;
+  /** The provider's app: for WeChat, the Official Account's appId. */
+  appId: string;
+  /** The account within that app. */
+  openid: string;
+  /** Same person across the apps of one WeChat Open Platform account; may be "". */
+  unionid: string;
+}
+
 /** The logged-in user, as returned by `GET /auths/session`. */
 export interface SessionUser {
+  /** The app's own id of the user, stable across the user's identities. */
+  userId: string;
   /** The user's openid for the Official Account that logged them in. */
   openid: string;
   /** WeChat nickname. Untrusted user input: render it as text, never as HTML. */
@@ -47,8 +64,32 @@ export interface SessionUser {
   headimgurl: string;
   /** Present only with snsapi_userinfo and an Open Platform binding; may be "". */
   unionid?: string;
-  /** Full name of the login element that created the session. */
+  /**
+   * Full name of the login element that created the session. Look its title
+   * up in {@link App.elements}.
+   */
   loginType: string;
+  /**
+   * Every identity bound to the user, the one this session logged in with
+   * among them. Always an array (empty from servers that do not send it).
+   */
+  identities: Identity[];
+}
+
+/** One login of the current user, as listed by `GET /auths/sessions`. */
+export interface SessionInfo {
+  /** Public id of the session, for {@link App.endSession}. Not the cookie. */
+  id: string;
+  /** When the login happened (RFC 3339). */
+  createdAt: string;
+  /** When the session was last used (RFC 3339, updated about once a minute). */
+  lastSeenAt: string;
+  /** A short summary of the device, e.g. `"微信 · Android"` or `"Chrome · Windows"`. */
+  userAgent: string;
+  /** Full name of the login element the session logged in with. */
+  loginType: string;
+  /** True for the session of the browser that asked. */
+  current: boolean;
 }
 
 /** One entry of `GET /api/elements`. */
@@ -59,8 +100,27 @@ export interface ElementInfo {
   title: string;
   /** Full name of the element's type, e.g. `auths.loginTypes.WechatPublicType`. */
   type: string;
+  /**
+   * `"meta"`, `"type"`, `"instance"` or `"inert"`. Login elements a person
+   * can use are the `instance`s whose full name starts with `auths.loginTypes.`.
+   */
   kind: string;
   layer: string;
+  /** The element this one rewrites or extends, when there is one. */
+  parent?: string;
+}
+
+/** Options of {@link LoginTypeElement.loginUrl} and {@link LoginTypeElement.login}. */
+export interface LoginOptions {
+  /** Where to return after login; see {@link LoginTypeElement.loginUrl}. */
+  redirectUrl?: string | URL;
+  /**
+   * Attach this login's identity to the logged-in user instead of logging
+   * in (adds `bind=1`). Without a session the server sends the browser back
+   * to `redirectUrl` with `?login_error=not_logged_in`; an identity that
+   * belongs to another user comes back as `login_error=identity_in_use`.
+   */
+  bind?: boolean;
 }
 
 /** Error thrown for a failed request or a response the SDK cannot use. */
@@ -88,8 +148,11 @@ export interface LoginTypeElement extends Element {
    * @param redirectUrl Where to return after login: a relative URL or one on
    *   the same host. Defaults to the current `location.pathname + location.search`
    *   (`"/"` outside a browser).
+   * @param options `{ bind: true }` adds `&bind=1`: see {@link LoginOptions.bind}.
    */
-  loginUrl(redirectUrl?: string | URL): string;
+  loginUrl(redirectUrl?: string | URL, options?: LoginOptions): string;
+  /** The same with only options, e.g. `loginUrl({ bind: true })`. */
+  loginUrl(options: LoginOptions): string;
   /**
    * Navigates to {@link loginUrl} with `location.assign`. WeChat login only
    * completes inside WeChat (see {@link isWechatBrowser}); the development
@@ -97,7 +160,20 @@ export interface LoginTypeElement extends Element {
    *
    * @throws {JitError} outside a browser, where there is no `location`.
    */
-  login(redirectUrl?: string | URL): void;
+  login(redirectUrl?: string | URL, options?: LoginOptions): void;
+  /** The same with only options, e.g. `login({ bind: true })`. */
+  login(options: LoginOptions): void;
+  /**
+   * Detaches this login element's identity from the logged-in user
+   * (`POST /auths/loginTypes/<Name>/unbind`). Only from a page of this site:
+   * the server refuses cross-site requests (403 `cross_site`).
+   *
+   * @throws {JitError} with `code` `last_identity` (409) when it is the
+   *   user's only way to log in, `identity_not_found` (404) when the user has
+   *   no identity of this element, `not_logged_in` (401), or on a network
+   *   error.
+   */
+  unbind(): Promise<void>;
   /** Same as the module-level {@link isWechatBrowser}. */
   isWechatBrowser(ua?: string | null): boolean;
   /** Same as the module-level {@link browserKind}. */
@@ -105,7 +181,13 @@ export interface LoginTypeElement extends Element {
   /** Same as {@link App.session}. */
   session(): Promise<SessionUser | null>;
   /** Same as {@link App.logout}. */
-  logout(): Promise<void>;
+  logout(options?: LogoutOptions): Promise<void>;
+}
+
+/** Options of {@link App.logout}. */
+export interface LogoutOptions {
+  /** End every session of the user, on every device ("退出所有设备"). */
+  all?: boolean;
 }
 
 /** Options for {@link createApp}. */
@@ -139,12 +221,33 @@ export interface App {
    */
   session(): Promise<SessionUser | null>;
   /**
-   * Ends the session (`POST /auths/logout`). Resolves also when there was no
-   * session (HTTP 401).
+   * The logged-in user's sessions, one per device or browser
+   * (`GET /auths/sessions`), the asking one marked `current`.
+   *
+   * @throws {JitError} with status 401 and `code` `not_logged_in` when not
+   *   logged in; on a network error, any other failed response or a body
+   *   that is not a JSON array.
+   */
+  sessions(): Promise<SessionInfo[]>;
+  /**
+   * Ends one of the user's sessions (`DELETE /auths/sessions/<id>`), e.g. a
+   * lost phone's. Ending the current one logs this browser out.
+   *
+   * @param id A {@link SessionInfo.id}.
+   * @throws {TypeError} when `id` is not a non-empty string (rejected promise).
+   * @throws {JitError} with `code` `session_not_found` (404) when the user
+   *   has no such live session, `not_logged_in` (401), `cross_site` (403), or
+   *   on a network error.
+   */
+  endSession(id: string): Promise<void>;
+  /**
+   * Ends the session (`POST /auths/logout`), or with `{ all: true }` every
+   * session of the user on every device (`POST /auths/logout?all=1`).
+   * Resolves also when there was no session (HTTP 401).
    *
    * @throws {JitError} on a network error or any other failed response.
    */
-  logout(): Promise<void>;
+  logout(options?: LogoutOptions): Promise<void>;
   /**
    * Lists the app's elements (`GET /api/elements`).
    *

@@ -3,6 +3,9 @@
 //   import { app } from "/jit/sdk.js";
 //   const el = app.getElement("auths.loginTypes.MyWechatLogin");
 //   if (el.isWechatBrowser()) el.login("/after-login");
+//   const me = await app.session();          // null when logged out
+//   const devices = await app.sessions();    // this user's logins
+//   el.login({ bind: true });                // attach this WeChat to `me`
 //
 // A plain ES module without dependencies: it must load as-is from the server,
 // with no bundler, and also under Node for tests, so every browser global
@@ -94,6 +97,17 @@ export function isWechatBrowser(ua) {
   return kind !== "wecom" && kind !== "other";
 }
 
+// loginUrl and login take (redirectUrl?, options?) or (options?), where
+// options is a plain object { redirectUrl?, bind? }. A URL or any other
+// object with a prototype is a redirect URL, as before options existed.
+function loginArgs(first, second) {
+  if (first !== null && typeof first === "object") {
+    const proto = Object.getPrototypeOf(first);
+    if (proto === Object.prototype || proto === null) return [first.redirectUrl, first];
+  }
+  return [first, second];
+}
+
 function currentPath() {
   const loc = currentLocation();
   return loc ? `${loc.pathname}${loc.search}` : "/";
@@ -150,14 +164,38 @@ export function createApp(options = {}) {
     if (res.status === 401) return null;
     if (!res.ok) throw await httpError(res, "session");
     const user = await readJson(res);
-    if (user == null || typeof user !== "object") {
+    if (user == null || typeof user !== "object" || Array.isArray(user)) {
       throw new JitError("session: response is not a JSON object", { status: res.status });
     }
+    // Servers from before the user layer send no identities; callers can
+    // then still iterate without a check.
+    if (!Array.isArray(user.identities)) user.identities = [];
     return user;
   }
 
-  async function logout() {
-    const res = await request("/auths/logout", { method: "POST" }, "logout");
+  async function sessions() {
+    const res = await request("/auths/sessions", { method: "GET", cache: "no-store" }, "sessions");
+    if (!res.ok) throw await httpError(res, "sessions");
+    const list = await readJson(res);
+    if (!Array.isArray(list)) {
+      throw new JitError("sessions: response is not a JSON array", { status: res.status });
+    }
+    return list;
+  }
+
+  async function endSession(id) {
+    // Session ids are letters and digits; anything else is a caller's bug,
+    // and encoding keeps it inside the one path segment regardless.
+    if (typeof id !== "string" || id === "") {
+      throw new TypeError(`endSession: invalid session id ${JSON.stringify(id)}`);
+    }
+    const res = await request(`/auths/sessions/${encodeURIComponent(id)}`, { method: "DELETE" }, "endSession");
+    if (!res.ok) throw await httpError(res, "endSession");
+  }
+
+  async function logout(options) {
+    const all = Boolean(options && options.all);
+    const res = await request(all ? "/auths/logout?all=1" : "/auths/logout", { method: "POST" }, "logout");
     // 401 means there was no session to end, which is what the caller wants.
     if (!res.ok && res.status !== 401) throw await httpError(res, "logout");
   }
@@ -173,23 +211,31 @@ export function createApp(options = {}) {
   }
 
   function loginElement(fullName) {
-    const route = `${baseUrl}/${fullName.split(".").join("/")}/login`;
+    const route = `${baseUrl}/${fullName.split(".").join("/")}`;
 
-    function loginUrl(redirectUrl) {
+    function loginUrl(redirectUrl, options) {
+      [redirectUrl, options] = loginArgs(redirectUrl, options);
       const target = redirectUrl === undefined ? currentPath() : String(redirectUrl);
-      return `${route}?redirectUrl=${encodeURIComponent(target)}`;
+      const bind = options && options.bind ? "&bind=1" : "";
+      return `${route}/login?redirectUrl=${encodeURIComponent(target)}${bind}`;
+    }
+
+    async function unbind() {
+      const res = await request(`/${fullName.split(".").join("/")}/unbind`, { method: "POST" }, "unbind");
+      if (!res.ok) throw await httpError(res, "unbind");
     }
 
     return Object.freeze({
       fullName,
       loginUrl,
-      login(redirectUrl) {
+      login(redirectUrl, options) {
         const loc = currentLocation();
         if (!loc || typeof loc.assign !== "function") {
           throw new JitError("login: no browser location to navigate; use loginUrl() instead");
         }
-        loc.assign(loginUrl(redirectUrl));
+        loc.assign(loginUrl(redirectUrl, options));
       },
+      unbind,
       isWechatBrowser,
       browserKind,
       session,
@@ -210,6 +256,8 @@ export function createApp(options = {}) {
       return Object.freeze({ fullName });
     },
     session,
+    sessions,
+    endSession,
     logout,
     elements,
   });

@@ -117,7 +117,7 @@ describe("getElement", () => {
   test("login types get login methods; other elements only a name", () => {
     const el = app.getElement("auths.loginTypes.MyWechatLogin");
     assert.equal(el.fullName, "auths.loginTypes.MyWechatLogin");
-    for (const m of ["login", "loginUrl", "isWechatBrowser", "browserKind", "session", "logout"]) {
+    for (const m of ["login", "loginUrl", "unbind", "isWechatBrowser", "browserKind", "session", "logout"]) {
       assert.equal(typeof el[m], "function", m);
     }
     const other = app.getElement("models.Orders");
@@ -180,6 +180,30 @@ describe("loginUrl", () => {
     );
   });
 
+  test("bind: true adds bind=1 after the redirect", () => {
+    const url = el.loginUrl("/me?tab=账号", { bind: true });
+    assert.equal(url, "/auths/loginTypes/MyWechatLogin/login?redirectUrl=%2Fme%3Ftab%3D%E8%B4%A6%E5%8F%B7&bind=1");
+    const parsed = new URL(url, "https://example.com");
+    assert.deepEqual([...parsed.searchParams], [["redirectUrl", "/me?tab=账号"], ["bind", "1"]]);
+  });
+
+  test("options alone: redirectUrl from the options or the current page", () => {
+    stubLocation("/me", "?a=1");
+    assert.equal(el.loginUrl({ bind: true }), "/auths/loginTypes/MyWechatLogin/login?redirectUrl=%2Fme%3Fa%3D1&bind=1");
+    assert.equal(el.loginUrl({ redirectUrl: "/x", bind: true }), "/auths/loginTypes/MyWechatLogin/login?redirectUrl=%2Fx&bind=1");
+    assert.equal(el.loginUrl({ redirectUrl: "/x" }), "/auths/loginTypes/MyWechatLogin/login?redirectUrl=%2Fx");
+    assert.equal(el.loginUrl({}), "/auths/loginTypes/MyWechatLogin/login?redirectUrl=%2Fme%3Fa%3D1");
+  });
+
+  test("no bind param unless bind is truthy; a URL is still a redirect, not options", () => {
+    assert.equal(el.loginUrl("/x", { bind: false }), "/auths/loginTypes/MyWechatLogin/login?redirectUrl=%2Fx");
+    assert.equal(el.loginUrl("/x", {}), "/auths/loginTypes/MyWechatLogin/login?redirectUrl=%2Fx");
+    const url = el.loginUrl(new URL("https://example.com/y"), { bind: true });
+    const parsed = new URL(url, "https://example.com");
+    assert.equal(parsed.searchParams.get("redirectUrl"), "https://example.com/y");
+    assert.equal(parsed.searchParams.get("bind"), "1");
+  });
+
   test("baseUrl prefixes the route, trailing slashes ignored", () => {
     const el2 = createApp({ baseUrl: "/myapp//" }).getElement("auths.loginTypes.MyWechatLogin");
     assert.equal(el2.loginUrl("/x"), "/myapp/auths/loginTypes/MyWechatLogin/login?redirectUrl=%2Fx");
@@ -204,21 +228,42 @@ describe("login", () => {
     assert.equal(new URL(assigned[0], "https://example.com").searchParams.get("redirectUrl"), "/订单?id=7");
   });
 
+  test("bind: true navigates to the bind login, back to the current page by default", () => {
+    const assigned = stubLocation("/me", "");
+    el.login({ bind: true });
+    el.login("/after", { bind: true });
+    assert.deepEqual(assigned, [
+      "/auths/loginTypes/MyWechatLogin/login?redirectUrl=%2Fme&bind=1",
+      "/auths/loginTypes/MyWechatLogin/login?redirectUrl=%2Fafter&bind=1",
+    ]);
+  });
+
   test("throws a JitError outside a browser", () => {
     assert.throws(() => el.login("/x"), JitError);
+    assert.throws(() => el.login({ bind: true }), JitError);
   });
 });
 
 describe("session", () => {
   const user = {
-    openid: "o6_bmjrPTlm6_2sgVt7hMZOPfL2M",
+    userId: "U7K2M9QH3XW4ZC8RDF5TNB6JYA",
     nickname: "小明😀<b>",
     headimgurl: "https://thirdwx.qlogo.cn/mmopen/x/132",
-    unionid: "",
     loginType: "auths.loginTypes.MyWechatLogin",
+    openid: "o6_bmjrPTlm6_2sgVt7hMZOPfL2M",
+    unionid: "",
+    identities: [
+      {
+        loginType: "auths.loginTypes.MyWechatLogin",
+        appId: "wx0123456789abcdef",
+        openid: "o6_bmjrPTlm6_2sgVt7hMZOPfL2M",
+        unionid: "",
+      },
+      { loginType: "auths.loginTypes.OtherLogin", appId: "wxfedcba9876543210", openid: "oOther", unionid: "" },
+    ],
   };
 
-  test("200 resolves to the user", async () => {
+  test("200 resolves to the user, with every field the server sends", async () => {
     const f = fakeFetch(200, user);
     stubGlobal("fetch", f);
     assert.deepEqual(await app.session(), user);
@@ -229,8 +274,16 @@ describe("session", () => {
     assert.equal(f.calls[0].init.cache, "no-store");
   });
 
+  test("identities is an array even when an older server leaves it out", async () => {
+    const { identities, userId, ...old } = user;
+    stubGlobal("fetch", fakeFetch(200, old));
+    assert.deepEqual(await app.session(), { ...old, identities: [] });
+    stubGlobal("fetch", fakeFetch(200, { ...old, identities: null }));
+    assert.deepEqual((await app.session()).identities, []);
+  });
+
   test("401 resolves to null", async () => {
-    stubGlobal("fetch", fakeFetch(401, { code: "unauthenticated", message: "not logged in" }));
+    stubGlobal("fetch", fakeFetch(401, { code: "not_logged_in", message: "请先登录。" }));
     assert.equal(await app.session(), null);
     assert.equal(await app.getElement("auths.loginTypes.MyWechatLogin").session(), null);
   });
@@ -252,8 +305,10 @@ describe("session", () => {
   });
 
   test("a 200 without a JSON object is an error, not a user", async () => {
-    stubGlobal("fetch", fakeFetch(200, "null"));
-    await assert.rejects(app.session(), JitError);
+    for (const body of ["null", "[]", '"x"', "not json"]) {
+      stubGlobal("fetch", fakeFetch(200, body));
+      await assert.rejects(app.session(), JitError, body);
+    }
   });
 
   test("network errors reject with a JitError carrying the cause", async () => {
@@ -272,6 +327,110 @@ describe("session", () => {
   });
 });
 
+describe("sessions", () => {
+  const list = [
+    {
+      id: "A1B2C3D4E5F6G7H8J9K0L1M2N3",
+      createdAt: "2025-03-01T08:00:00Z",
+      lastSeenAt: "2025-03-02T09:30:00Z",
+      userAgent: "微信 · Android",
+      loginType: "auths.loginTypes.MyWechatLogin",
+      current: true,
+    },
+    {
+      id: "Z9Y8X7W6V5U4T3S2R1Q0P9O8N7",
+      createdAt: "2025-02-01T08:00:00Z",
+      lastSeenAt: "2025-02-01T08:00:00Z",
+      userAgent: "Chrome · Windows",
+      loginType: "auths.loginTypes.MyWechatLogin",
+      current: false,
+    },
+  ];
+
+  test("GETs /auths/sessions without the cache", async () => {
+    const f = fakeFetch(200, list);
+    stubGlobal("fetch", f);
+    assert.deepEqual(await app.sessions(), list);
+    assert.equal(f.calls.length, 1);
+    assert.equal(f.calls[0].url, "/auths/sessions");
+    assert.equal(f.calls[0].init.method, "GET");
+    assert.equal(f.calls[0].init.credentials, "same-origin");
+    assert.equal(f.calls[0].init.cache, "no-store");
+    assert.equal(f.calls[0].init.headers.Accept, "application/json");
+  });
+
+  test("an empty list is a list", async () => {
+    stubGlobal("fetch", fakeFetch(200, []));
+    assert.deepEqual(await app.sessions(), []);
+  });
+
+  test("401 rejects with not_logged_in (unlike session, there is no null answer)", async () => {
+    stubGlobal("fetch", fakeFetch(401, { code: "not_logged_in", message: "请先登录。" }));
+    await assert.rejects(app.sessions(), { name: "JitError", status: 401, code: "not_logged_in", message: "请先登录。" });
+  });
+
+  test("rejects a body that is not an array", async () => {
+    stubGlobal("fetch", fakeFetch(200, { sessions: list }));
+    await assert.rejects(app.sessions(), JitError);
+  });
+
+  test("baseUrl and a custom fetch", async () => {
+    const f = fakeFetch(200, list);
+    await createApp({ baseUrl: "/myapp/", fetch: f }).sessions();
+    assert.equal(f.calls[0].url, "/myapp/auths/sessions");
+  });
+});
+
+describe("endSession", () => {
+  test("DELETEs /auths/sessions/<id>", async () => {
+    const f = fakeFetch(204);
+    stubGlobal("fetch", f);
+    assert.equal(await app.endSession("Z9Y8X7W6V5U4T3S2R1Q0P9O8N7"), undefined);
+    assert.equal(f.calls[0].url, "/auths/sessions/Z9Y8X7W6V5U4T3S2R1Q0P9O8N7");
+    assert.equal(f.calls[0].init.method, "DELETE");
+    assert.equal(f.calls[0].init.credentials, "same-origin");
+  });
+
+  test("an id cannot leave its path segment", async () => {
+    const f = fakeFetch(404, { code: "session_not_found", message: "没有这个登录设备。" });
+    stubGlobal("fetch", f);
+    await assert.rejects(app.endSession("../logout?all=1#x"), JitError);
+    assert.equal(f.calls[0].url, "/auths/sessions/..%2Flogout%3Fall%3D1%23x");
+  });
+
+  test("404 rejects with session_not_found and the server's message", async () => {
+    stubGlobal("fetch", fakeFetch(404, { code: "session_not_found", message: "没有这个登录设备。" }));
+    await assert.rejects(app.endSession("X"), {
+      name: "JitError",
+      status: 404,
+      code: "session_not_found",
+      message: "没有这个登录设备。",
+    });
+  });
+
+  test("403 cross_site rejects", async () => {
+    stubGlobal("fetch", fakeFetch(403, { code: "cross_site", message: "只能在本站页面上进行这个操作。" }));
+    await assert.rejects(app.endSession("X"), { status: 403, code: "cross_site" });
+  });
+
+  test("a missing or empty id rejects with a TypeError before any request", async () => {
+    const f = fakeFetch(204);
+    stubGlobal("fetch", f);
+    for (const bad of [undefined, null, "", 42, {}]) {
+      const pending = app.endSession(bad);
+      assert.ok(pending instanceof Promise);
+      await assert.rejects(pending, TypeError, String(bad));
+    }
+    assert.equal(f.calls.length, 0);
+  });
+
+  test("baseUrl prefixes the route", async () => {
+    const f = fakeFetch(204);
+    await createApp({ baseUrl: "/myapp", fetch: f }).endSession("X");
+    assert.equal(f.calls[0].url, "/myapp/auths/sessions/X");
+  });
+});
+
 describe("logout", () => {
   test("POSTs to /auths/logout", async () => {
     const f = fakeFetch(204);
@@ -282,18 +441,96 @@ describe("logout", () => {
     assert.equal(f.calls[0].init.credentials, "same-origin");
   });
 
+  test("{ all: true } ends every session: POST /auths/logout?all=1", async () => {
+    const f = fakeFetch(204);
+    stubGlobal("fetch", f);
+    await app.logout({ all: true });
+    await app.getElement("auths.loginTypes.MyWechatLogin").logout({ all: true });
+    await app.logout({ all: false });
+    await app.logout({});
+    assert.deepEqual(
+      f.calls.map((c) => `${c.init.method} ${c.url}`),
+      ["POST /auths/logout?all=1", "POST /auths/logout?all=1", "POST /auths/logout", "POST /auths/logout"],
+    );
+  });
+
+  test("{ all: true } without a session (401) succeeds too", async () => {
+    stubGlobal("fetch", fakeFetch(401, { code: "not_logged_in", message: "请先登录。" }));
+    await app.logout({ all: true });
+  });
+
+  test("baseUrl prefixes logout with all", async () => {
+    const f = fakeFetch(204);
+    await createApp({ baseUrl: "/myapp", fetch: f }).logout({ all: true });
+    assert.equal(f.calls[0].url, "/myapp/auths/logout?all=1");
+  });
+
   test("200 and 401 (no session) both succeed; the element's logout is the same", async () => {
     stubGlobal("fetch", fakeFetch(200, {}));
     await app.logout();
-    const f = fakeFetch(401, { code: "unauthenticated", message: "no session" });
+    const f = fakeFetch(401, { code: "not_logged_in", message: "请先登录。" });
     stubGlobal("fetch", f);
     await app.getElement("auths.loginTypes.MyWechatLogin").logout();
     assert.equal(f.calls[0].init.method, "POST");
   });
 
   test("a server error rejects", async () => {
-    stubGlobal("fetch", fakeFetch(403, { code: "csrf", message: "forbidden" }));
-    await assert.rejects(app.logout(), { name: "JitError", status: 403, code: "csrf" });
+    stubGlobal("fetch", fakeFetch(403, { code: "cross_site", message: "只能在本站页面上进行这个操作。" }));
+    await assert.rejects(app.logout(), { name: "JitError", status: 403, code: "cross_site" });
+  });
+});
+
+describe("unbind", () => {
+  const el = app.getElement("auths.loginTypes.MyWechatLogin");
+
+  test("POSTs to the element's unbind route", async () => {
+    const f = fakeFetch(204);
+    stubGlobal("fetch", f);
+    assert.equal(await el.unbind(), undefined);
+    assert.equal(f.calls.length, 1);
+    assert.equal(f.calls[0].url, "/auths/loginTypes/MyWechatLogin/unbind");
+    assert.equal(f.calls[0].init.method, "POST");
+    assert.equal(f.calls[0].init.credentials, "same-origin");
+  });
+
+  test("nested names and baseUrl", async () => {
+    const f = fakeFetch(204);
+    await createApp({ baseUrl: "/myapp/", fetch: f }).getElement("auths.loginTypes.corp.Wechat_2").unbind();
+    assert.equal(f.calls[0].url, "/myapp/auths/loginTypes/corp/Wechat_2/unbind");
+  });
+
+  test("the server's refusals reject with their codes", async () => {
+    const cases = [
+      [409, "last_identity", "这是账号唯一的登录方式，不能解绑。"],
+      [404, "identity_not_found", "这个账号没有绑定这种登录方式。"],
+      [401, "not_logged_in", "请先登录。"],
+      [403, "cross_site", "只能在本站页面上进行这个操作。"],
+    ];
+    for (const [status, code, message] of cases) {
+      stubGlobal("fetch", fakeFetch(status, { code, message }));
+      await assert.rejects(el.unbind(), { name: "JitError", status, code, message });
+    }
+  });
+
+  test("a network error rejects with the cause", async () => {
+    const cause = new TypeError("Failed to fetch");
+    stubGlobal("fetch", async () => {
+      throw cause;
+    });
+    await assert.rejects(el.unbind(), (err) => err instanceof JitError && err.status === 0 && err.cause === cause);
+  });
+
+  test("elements other than login types have no unbind", () => {
+    assert.equal(app.getElement("models.Orders").unbind, undefined);
+  });
+});
+
+describe("app", () => {
+  test("has the documented methods and is frozen", () => {
+    for (const m of ["getElement", "session", "sessions", "endSession", "logout", "elements"]) {
+      assert.equal(typeof app[m], "function", m);
+    }
+    assert.ok(Object.isFrozen(app));
   });
 });
 
@@ -304,8 +541,9 @@ describe("elements", () => {
         fullName: "auths.loginTypes.MyWechatLogin",
         title: "微信登录",
         type: "auths.loginTypes.WechatPublicType",
-        kind: "loginType",
+        kind: "instance",
         layer: "app",
+        parent: "auths.loginTypes",
       },
     ];
     const f = fakeFetch(200, list);

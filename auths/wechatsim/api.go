@@ -310,5 +310,5 @@ func (s *Server) absoluteURL(r *http.Request, p string) string {
 	if fp := r.Header.Get("X-Forwarded-Proto"); fp == "http" || fp == "https" {
 		scheme = fp
 	}
-	return scheme + "://" + r.Host + s.base + p
+	return scheme + "://" + r.Host + s.mount + s.base + p
 }

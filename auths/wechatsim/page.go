@@ -151,11 +151,11 @@ func (s *Server) handleAuthorizeSubmit(w http.ResponseWriter, r *http.Request) {
 
 func (s *Server) renderPage(w http.ResponseWriter, p authorizeParams, perr *pageError) {
 	users := s.Users()
-	data := pageData{Params: p, Action: s.base + "/connect/oauth2/authorize", Silent: p.Scope == "snsapi_base", Error: perr}
+	data := pageData{Params: p, Action: s.mount + s.base + "/connect/oauth2/authorize", Silent: p.Scope == "snsapi_base", Error: perr}
 	for _, u := range users {
 		av := u.HeadImgURL
 		if strings.HasPrefix(av, "/") {
-			av = s.base + av
+			av = s.mount + s.base + av
 		}
 		data.Users = append(data.Users, pageUser{User: u, Avatar: av, AppOpenID: u.OpenIDIn(p.AppID)})
 	}

@@ -129,6 +129,13 @@ func WithBasePath(prefix string) Option {
 	return func(s *Server) { s.base = strings.TrimRight(prefix, "/") }
 }
 
+// WithMountPath says the simulator's server is itself mounted under prefix
+// (e.g. "/app" behind http.StripPrefix): URLs the simulator hands to
+// browsers (its form, avatars) start with it; routing does not see it.
+func WithMountPath(prefix string) Option {
+	return func(s *Server) { s.mount = strings.TrimRight(prefix, "/") }
+}
+
 // WithLogger sets the logger; requests are logged at debug level.
 func WithLogger(l *slog.Logger) Option {
 	return func(s *Server) { s.log = l }
@@ -166,10 +173,11 @@ type Server struct {
 	calls       map[string]int
 	lastSweep   time.Time
 
-	now  func() time.Time
-	base string
-	log  *slog.Logger
-	mux  *http.ServeMux
+	now   func() time.Time
+	base  string
+	mount string // before base in URLs for browsers; see WithMountPath
+	log   *slog.Logger
+	mux   *http.ServeMux
 }
 
 // New builds a simulator. Without WithApp it knows DefaultAppID/DefaultSecret;
