@@ -92,6 +92,22 @@ export interface SessionInfo {
   current: boolean;
 }
 
+/** One login element as the front end may see it (`GET /auths/loginTypes`). */
+export interface LoginTypeInfo {
+  /** Dotted full name, e.g. `auths.loginTypes.MyWechatLogin`. */
+  fullName: string;
+  /** Full name of its login Type, e.g. `auths.loginTypes.WechatPublicType`. */
+  type: string;
+  /** Human-readable title (e.json `title`). */
+  title: string;
+  /** The provider's app id (the 公众号's AppID), when it has one. */
+  appId?: string;
+  /** The WeChat scope, for WeChat login Types. */
+  scope?: string;
+  /** True for the app's default login element (e.json `"default": 1`). */
+  default: boolean;
+}
+
 /** One entry of `GET /api/elements`. */
 export interface ElementInfo {
   /** Dotted full name, e.g. `auths.loginTypes.MyWechatLogin`. */
@@ -255,6 +271,14 @@ export interface App {
    *   is not a JSON array.
    */
   elements(): Promise<ElementInfo[]>;
+  /**
+   * Lists the app's login elements with what the front end may see of
+   * them: title, Type, appId, default (`GET /auths/loginTypes`).
+   *
+   * @throws {JitError} on a network error, a failed response or a body that
+   *   is not a JSON array.
+   */
+  loginTypes(): Promise<LoginTypeInfo[]>;
 }
 
 /** Creates an SDK instance; {@link app} is `createApp()`. */

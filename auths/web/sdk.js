@@ -210,6 +210,16 @@ export function createApp(options = {}) {
     return list;
   }
 
+  async function loginTypes() {
+    const res = await request("/auths/loginTypes", { method: "GET" }, "loginTypes");
+    if (!res.ok) throw await httpError(res, "loginTypes");
+    const list = await readJson(res);
+    if (!Array.isArray(list)) {
+      throw new JitError("loginTypes: response is not a JSON array", { status: res.status });
+    }
+    return list;
+  }
+
   function loginElement(fullName) {
     const route = `${baseUrl}/${fullName.split(".").join("/")}`;
 
@@ -260,6 +270,7 @@ export function createApp(options = {}) {
     endSession,
     logout,
     elements,
+    loginTypes,
   });
 }
 

@@ -564,6 +564,31 @@ describe("elements", () => {
   });
 });
 
+describe("loginTypes", () => {
+  test("GETs /auths/loginTypes", async () => {
+    const list = [
+      {
+        fullName: "auths.loginTypes.MyWechatLogin",
+        type: "auths.loginTypes.WechatPublicType",
+        title: "微信登录",
+        appId: "wx0123456789abcdef",
+        scope: "snsapi_userinfo",
+        default: true,
+      },
+    ];
+    const f = fakeFetch(200, list);
+    stubGlobal("fetch", f);
+    assert.deepEqual(await app.loginTypes(), list);
+    assert.equal(f.calls[0].url, "/auths/loginTypes");
+    assert.equal(f.calls[0].init.method, "GET");
+  });
+
+  test("rejects a body that is not an array", async () => {
+    stubGlobal("fetch", fakeFetch(200, { not: "a list" }));
+    await assert.rejects(app.loginTypes(), JitError);
+  });
+});
+
 test("works without fetch: rejects instead of throwing synchronously", async () => {
   stubGlobal("fetch", undefined);
   const pending = app.session();

@@ -31,6 +31,47 @@ func TestAssets(t *testing.T) {
 	}
 }
 
+// TestTypesDeclareTheMethods keeps sdk.d.ts in step with sdk.js: every
+// method the SDK's objects have is declared, with a doc comment.
+func TestTypesDeclareTheMethods(t *testing.T) {
+	js, err := fs.ReadFile(Assets(), "sdk.js")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dts, err := fs.ReadFile(Assets(), "sdk.d.ts")
+	if err != nil {
+		t.Fatal(err)
+	}
+	methods := []string{
+		"getElement", "session", "sessions", "endSession", "logout", "elements", // App
+		"loginUrl", "login", "unbind", "isWechatBrowser", "browserKind", // LoginTypeElement
+	}
+	for _, m := range methods {
+		if !bytes.Contains(js, []byte(m)) {
+			t.Errorf("sdk.js has no %s", m)
+		}
+		decl := []byte("  " + m + "(")
+		if !bytes.Contains(dts, decl) && !bytes.Contains(dts, []byte("  "+m+"<")) {
+			t.Errorf("sdk.d.ts declares no method %s", m)
+			continue
+		}
+		// The line before the first declaration ends a doc comment.
+		i := bytes.Index(dts, decl)
+		if i < 0 {
+			i = bytes.Index(dts, []byte("  "+m+"<"))
+		}
+		before := strings.TrimRight(string(dts[:i]), " \n")
+		if !strings.HasSuffix(before, "*/") {
+			t.Errorf("sdk.d.ts: %s has no doc comment", m)
+		}
+	}
+	for _, typ := range []string{"interface SessionUser", "interface SessionInfo", "interface Identity", "interface LoginOptions", "interface LogoutOptions"} {
+		if !bytes.Contains(dts, []byte(typ)) {
+			t.Errorf("sdk.d.ts has no %s", typ)
+		}
+	}
+}
+
 func decodeQR(t *testing.T, b []byte) image.Image {
 	t.Helper()
 	if !bytes.HasPrefix(b, []byte("\x89PNG\r\n\x1a\n")) {

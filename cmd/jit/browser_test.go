@@ -14,13 +14,16 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"os/exec"
+	"path"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -44,6 +47,13 @@ const (
 	// The simulator's default user the WeChat scenario logs in as.
 	demoNickname = "小明😀"
 
+	// The demo app's login element.
+	demoLoginType = "auths.loginTypes.DemoWechatLogin"
+
+	// The time zone the browsers run in, so the page's local times can be
+	// checked: China has no daylight saving time, so a fixed offset is exact.
+	browserTimeZone = "Asia/Shanghai"
+
 	scenarioTimeout = 60 * time.Second
 )
 
@@ -51,7 +61,6 @@ func TestBrowserWechatLoginAndLogout(t *testing.T) {
 	execPath := requireChromium(t)
 	srv := startDemoServer(t)
 	b := newBrowser(t, execPath, "wechat", wechatUA, phoneViewport)
-	ctx := b.ctx
 
 	// Inside WeChat: the login button, and no QR code.
 	b.do("open the demo page", chromedp.Navigate(srv.URL+"/"))
@@ -67,34 +76,12 @@ func TestBrowserWechatLoginAndLogout(t *testing.T) {
 	// 微信登录 → /auths/loginTypes/DemoWechatLogin/login → the simulator's
 	// authorize page on the same server.
 	b.do("click 微信登录", waitLoad(chromedp.Click(chromedp.ID("wechat-login"))))
-	b.do("wait for the simulator's user list", chromedp.WaitVisible(chromedp.ID("wx-users")))
-	if loc := b.location(); !strings.HasPrefix(loc, srv.URL+"/_wechat/connect/oauth2/authorize?") {
-		t.Fatalf("after 微信登录 the browser is at %s, want the simulator's authorize page", loc)
-	}
-	// The user buttons are wx-user-N in the simulator's order; pick the one
-	// whose nickname is 小明😀 rather than relying on its index.
-	type pick struct {
-		ID     string `json:"id"`
-		OpenID string `json:"openid"`
-	}
-	user, err := chromedp.Run(ctx, chromedp.Evaluate[pick](fmt.Sprintf(`(() => {
-		for (const b of document.querySelectorAll("#wx-users button[id^='wx-user-']")) {
-			const name = b.querySelector("span")?.firstChild?.textContent ?? "";
-			if (name.trim() === %q) return { id: b.id, openid: b.dataset.openid ?? "" };
-		}
-		return { id: "", openid: "" };
-	})()`, demoNickname)))
-	if err != nil {
-		b.fatalf("find the %s button: %v", demoNickname, err)
-	}
-	if user.ID == "" || user.OpenID == "" {
-		b.fatalf("no wx-user-N button with nickname %s and a data-openid on the simulator page", demoNickname)
-	}
+	user := b.pickSimulatorUser(srv.URL, demoNickname)
 	b.screenshot("wechat-2-simulator")
 
 	// Consent → callback → back to / signed in.
 	b.do("click "+demoNickname, waitLoad(chromedp.Click(chromedp.ID(user.ID))))
-	b.waitJS("the signed-in view with the nickname", fmt.Sprintf(`isShown("signed-in") && $("nickname").textContent === %q`, demoNickname))
+	b.waitSignedIn(1)
 	if loc := b.location(); loc != srv.URL+"/" {
 		t.Errorf("after the login the browser is at %s, want %s/", loc, srv.URL)
 	}
@@ -107,16 +94,130 @@ func TestBrowserWechatLoginAndLogout(t *testing.T) {
 	if got := b.text("openid"); got != user.OpenID {
 		t.Errorf("#openid %q, want %q (the button's data-openid)", got, user.OpenID)
 	}
-	if got := b.text("login-type"); got == "" || got == "—" {
-		t.Errorf("#login-type is empty")
-	}
 	if b.evalBool(`isShown("error")`) {
 		t.Errorf("an error is shown after the login: %q", b.text("error"))
 	}
+
+	// What the server knows, to compare the page with.
+	me := b.sessionJSON()
+	if me.UserID == "" {
+		t.Fatalf("GET /auths/session has no userId: %+v", me)
+	}
+	if got := b.text("user-id"); got != me.UserID {
+		t.Errorf("#user-id %q, want the session's userId %q", got, me.UserID)
+	}
+	// 登录方式 is the element's title from /api/elements, not its full name.
+	title, appID := demoLoginElement(t)
+	if me.LoginType != demoLoginType {
+		t.Errorf("session loginType %q, want %q", me.LoginType, demoLoginType)
+	}
+	if got := b.text("login-type"); got != title {
+		t.Errorf("#login-type %q, want the element's title %q", got, title)
+	}
+
+	// One bound identity: the demo element's, with its title and appId. It
+	// is the only way to log in, so 解绑 is off; with every login element
+	// of the app bound there is nothing to 绑定.
+	type row struct {
+		Title    string `json:"title"`
+		Sub      string `json:"sub"`
+		Button   string `json:"button"`
+		Disabled bool   `json:"disabled"`
+		Current  string `json:"current"`
+		Times    []struct {
+			Text     string `json:"text"`
+			DateTime string `json:"dateTime"`
+		} `json:"times"`
+	}
+	rowsJS := func(list string) string {
+		return fmt.Sprintf(`[...document.querySelectorAll("#%s > li")].map((li) => ({
+			title: li.querySelector(".item-title")?.textContent.trim() ?? "",
+			sub: [...li.querySelectorAll(".item-sub")].map((e) => e.textContent.trim()).join(" | "),
+			button: li.querySelector("button")?.textContent.trim() ?? "",
+			disabled: li.querySelector("button")?.disabled ?? false,
+			current: li.dataset.current ?? "",
+			times: [...li.querySelectorAll("time")].map((e) => ({ text: e.textContent, dateTime: e.dateTime })),
+		}))`, list)
+	}
+	ids := evalJS[[]row](b, rowsJS("identities"))
+	if len(ids) != 1 {
+		t.Fatalf("%d bound identities shown, want 1: %+v", len(ids), ids)
+	}
+	if !strings.HasPrefix(ids[0].Title, title) || !strings.Contains(ids[0].Sub, appID) {
+		t.Errorf("identity row %+v, want the title %q and the appId %s", ids[0], title, appID)
+	}
+	if ids[0].Button != "解绑" || !ids[0].Disabled {
+		t.Errorf("identity row button %q (disabled %v), want a disabled 解绑: it is the only identity", ids[0].Button, ids[0].Disabled)
+	}
+	if b.evalBool(`isShown("bind-options")`) {
+		t.Errorf("a 绑定 button is shown although the only login element is bound: %q", b.text("bind-options"))
+	}
+
+	// One session, this one: 当前设备, the device summary, local times and
+	// no 退出 button of its own.
+	sessions := evalJS[[]row](b, rowsJS("sessions"))
+	if len(sessions) != 1 {
+		t.Fatalf("%d sessions shown, want 1: %+v", len(sessions), sessions)
+	}
+	cur := sessions[0]
+	if cur.Current != "true" || !strings.Contains(cur.Title, "当前设备") || !strings.Contains(cur.Title, "微信 · Android") {
+		t.Errorf("session row %+v, want 微信 · Android marked 当前设备", cur)
+	}
+	if cur.Button != "" {
+		t.Errorf("the current session has a %q button; it is ended with 退出登录", cur.Button)
+	}
+	checkLocalTimes(t, cur.Sub, len(cur.Times), func(i int) (string, string) { return cur.Times[i].Text, cur.Times[i].DateTime })
 	b.screenshot("wechat-3-signed-in")
 
-	// Logout brings the login button back, and the session is gone on the
-	// server too, not only on the page.
+	// A second device (its own browser and profile: a desktop Chrome that
+	// continues through the simulator) logs in as the same WeChat user.
+	d := newBrowser(t, execPath, "desktop", desktopUA, desktopViewport)
+	d.loginOnDesktop(srv.URL, demoNickname)
+	d.waitSignedIn(2)
+	if got := d.sessionJSON().UserID; got != me.UserID {
+		t.Fatalf("the second device is logged in as user %s, want the same user %s", got, me.UserID)
+	}
+	d.checkSessionRows("the second device", "Chrome · Windows", "微信 · Android")
+	d.screenshot("devices-1-desktop-two-sessions")
+
+	// The first device sees both after a reload.
+	b.do("reload", chromedp.Reload())
+	b.waitSignedIn(2)
+	b.checkSessionRows("the first device", "微信 · Android", "Chrome · Windows")
+	b.screenshot("devices-2-phone-two-sessions")
+
+	// 退出 on the other device's row ends that session only.
+	b.do("click 退出 on the desktop's row", chromedp.Click(chromedp.CSS(`#sessions li[data-current="false"] button`)))
+	b.waitSignedIn(1)
+	d.do("reload the second device", chromedp.Reload())
+	d.waitJS("the second device to be logged out", `isShown("signed-out-browser") && !isShown("signed-in")`)
+
+	// It logs in again, and 退出所有设备 there ends both.
+	d.loginOnDesktop(srv.URL, demoNickname)
+	d.waitSignedIn(2)
+	d.do("click 退出所有设备", chromedp.Click(chromedp.ID("logout-all")))
+	d.waitJS("the second device's login page after 退出所有设备", `isShown("signed-out-browser") && !isShown("signed-in")`)
+	if status := d.evalInt(`fetch("/auths/session", { cache: "no-store" }).then((r) => r.status)`); status != 401 {
+		t.Errorf("second device: GET /auths/session after 退出所有设备: %d, want 401", status)
+	}
+	d.screenshot("devices-3-desktop-logged-out-all")
+	b.do("reload the first device", chromedp.Reload())
+	b.waitJS("the first device to be logged out too", `isShown("signed-out-wechat") && !isShown("signed-in")`)
+	if status := b.evalInt(`fetch("/auths/session", { cache: "no-store" }).then((r) => r.status)`); status != 401 {
+		t.Errorf("first device: GET /auths/session after 退出所有设备 on the other: %d, want 401", status)
+	}
+	b.screenshot("devices-4-phone-logged-out")
+	d.checkConsole()
+
+	// Log in once more, and 退出登录 brings the login button back; the
+	// session is gone on the server too, not only on the page.
+	b.do("click 微信登录 again", waitLoad(chromedp.Click(chromedp.ID("wechat-login"))))
+	again := b.pickSimulatorUser(srv.URL, demoNickname)
+	b.do("click "+demoNickname+" again", waitLoad(chromedp.Click(chromedp.ID(again.ID))))
+	b.waitSignedIn(1)
+	if got := b.text("user-id"); got != me.UserID {
+		t.Errorf("logged in again as user %q, want the same user %q", got, me.UserID)
+	}
 	b.do("click 退出登录", chromedp.Click(chromedp.ID("logout")))
 	b.waitJS("the 微信登录 button after logout", `isShown("signed-out-wechat") && isShown("wechat-login") && !$("wechat-login").disabled`)
 	if status := b.evalInt(`fetch("/auths/session", { cache: "no-store" }).then((r) => r.status)`); status != 401 {
@@ -126,6 +227,79 @@ func TestBrowserWechatLoginAndLogout(t *testing.T) {
 	b.waitJS("the 微信登录 button after a reload", `isShown("signed-out-wechat") && !isShown("signed-in")`)
 	b.screenshot("wechat-4-signed-out-again")
 	b.checkConsole()
+}
+
+// TestBrowserLoginErrorParam: the server sends a failed login back with
+// ?login_error=CODE only; the page says what happened in Chinese for every
+// code the server sends, and takes the parameter out of the address bar.
+func TestBrowserLoginErrorParam(t *testing.T) {
+	execPath := requireChromium(t)
+	srv := startDemoServer(t)
+	b := newBrowser(t, execPath, "login-error", wechatUA, phoneViewport)
+
+	b.do("open the demo page with login_error", chromedp.Navigate(srv.URL+"/?from=menu&login_error=registration_closed#top"))
+	b.waitJS("the error and the login button", `isShown("error") && isShown("signed-out-wechat")`)
+	if got, want := b.text("error"), "这个微信还没有注册账号，本应用暂不开放注册。"; got != want {
+		t.Errorf("#error %q, want %q", got, want)
+	}
+	if loc := b.location(); loc != srv.URL+"/?from=menu#top" {
+		t.Errorf("address bar %s, want %s/?from=menu#top: login_error removed, the rest kept", loc, srv.URL)
+	}
+	b.screenshot("login-error-1-registration-closed")
+
+	// A reload does not show the stale error again.
+	b.do("reload", chromedp.Reload())
+	b.waitJS("the login button after a reload", `isShown("signed-out-wechat")`)
+	if b.evalBool(`isShown("error")`) {
+		t.Errorf("the error is still shown after a reload: %q", b.text("error"))
+	}
+
+	// Every code the server sends has its own sentence, not the fallback.
+	for _, code := range loginErrorCodes {
+		b.do("open with login_error="+code, chromedp.Navigate(srv.URL+"/?login_error="+code))
+		b.waitJS("the error for "+code, `isShown("error") && isShown("signed-out-wechat")`)
+		got := b.text("error")
+		if strings.Contains(got, code) || strings.HasPrefix(got, "登录没有完成，请重试。（") || !strings.HasSuffix(got, "。") {
+			t.Errorf("login_error=%s shows %q, want a sentence of its own", code, got)
+		}
+		if loc := b.location(); loc != srv.URL+"/" {
+			t.Errorf("login_error=%s: address bar %s, want %s/", code, loc, srv.URL)
+		}
+	}
+
+	// An unknown code: the generic sentence with the code, as text.
+	b.do("open with an unknown code", chromedp.Navigate(srv.URL+"/?login_error="+url.QueryEscape("<b>new_code</b>")))
+	b.waitJS("the error for an unknown code", `isShown("error")`)
+	if got, want := b.text("error"), "登录没有完成，请重试。（<b>new_code</b>）"; got != want {
+		t.Errorf("#error %q, want %q", got, want)
+	}
+	if b.evalBool(`!!document.querySelector("#error b")`) {
+		t.Errorf("the code was rendered as HTML")
+	}
+
+	// A bind needs a session: started logged out, the server sends the
+	// browser back with login_error=not_logged_in.
+	b.do("start a bind logged out", waitLoad(chromedp.Evaluate[chromedp.Void](`import("/jit/sdk.js").then(({ app }) =>
+		app.getElement("auths.loginTypes.DemoWechatLogin").login({ redirectUrl: "/", bind: true }))`, chromedp.EvalAwaitPromise)))
+	b.waitJS("the not_logged_in error", `isShown("error") && isShown("signed-out-wechat")`)
+	if got, want := b.text("error"), "请先登录，再绑定微信。"; got != want {
+		t.Errorf("bind logged out: #error %q, want %q", got, want)
+	}
+	if loc := b.location(); loc != srv.URL+"/" {
+		t.Errorf("bind logged out: address bar %s, want %s/", loc, srv.URL)
+	}
+	b.screenshot("login-error-2-bind-not-logged-in")
+	b.checkConsole()
+}
+
+// The codes the server can put in ?login_error= (auths/http.go, auths/pages.go
+// and the WeChat login Type).
+var loginErrorCodes = []string{
+	"state_missing", "state_invalid", "state_expired", "state_used", "state_browser_mismatch",
+	"authorization_denied", "code_used", "code_invalid", "snapshot_user", "registration_closed",
+	"login_refused", "identity_in_use", "not_logged_in", "user_disabled", "wechat_error",
+	"wechat_timeout", "wechat_unavailable", "login_in_progress", "login_failed",
+	"database_unavailable", "invalid_redirect", "login_type_not_found", "internal",
 }
 
 func TestBrowserDesktopShowsQRCode(t *testing.T) {
@@ -305,12 +479,166 @@ func newBrowser(t *testing.T, execPath, name, ua string, vp viewport) *browser {
 		}); err != nil {
 			return err
 		}
+		if _, err := cdp.Call(ctx, tg, emulation.SetTimezoneOverride, emulation.SetTimezoneOverrideParams{
+			TimezoneID: browserTimeZone,
+		}); err != nil {
+			return err
+		}
 		_, err := cdp.Call(ctx, tg, emulation.SetDeviceMetricsOverride, emulation.SetDeviceMetricsOverrideParams{
 			Width: vp.width, Height: vp.height, DeviceScaleFactor: vp.scale, Mobile: vp.mobile,
 		})
 		return err
 	}))
 	return b
+}
+
+// simulatorUser is a user button of the simulator's authorize page.
+type simulatorUser struct {
+	ID     string `json:"id"`
+	OpenID string `json:"openid"`
+}
+
+// pickSimulatorUser waits for the simulator's authorize page and returns
+// the button of the user with this nickname. The user buttons are
+// wx-user-N in the simulator's order; the nickname is matched rather than
+// relying on an index.
+func (b *browser) pickSimulatorUser(srvURL, nickname string) simulatorUser {
+	b.t.Helper()
+	b.do("wait for the simulator's user list", chromedp.WaitVisible(chromedp.ID("wx-users")))
+	if loc := b.location(); !strings.HasPrefix(loc, srvURL+"/_wechat/connect/oauth2/authorize?") {
+		b.fatalf("the browser is at %s, want the simulator's authorize page", loc)
+	}
+	user, err := chromedp.Run(b.ctx, chromedp.Evaluate[simulatorUser](fmt.Sprintf(`(() => {
+		for (const b of document.querySelectorAll("#wx-users button[id^='wx-user-']")) {
+			const name = b.querySelector("span")?.firstChild?.textContent ?? "";
+			if (name.trim() === %q) return { id: b.id, openid: b.dataset.openid ?? "" };
+		}
+		return { id: "", openid: "" };
+	})()`, nickname)))
+	if err != nil {
+		b.fatalf("find the %s button: %v", nickname, err)
+	}
+	if user.ID == "" || user.OpenID == "" {
+		b.fatalf("no wx-user-N button with nickname %s and a data-openid on the simulator page", nickname)
+	}
+	return user
+}
+
+// loginOnDesktop logs a desktop browser in as nickname: the demo page, its
+// "在当前浏览器继续" link to the simulator, the user's button.
+func (b *browser) loginOnDesktop(srvURL, nickname string) {
+	b.t.Helper()
+	b.do("open the demo page", chromedp.Navigate(srvURL+"/"))
+	b.waitJS("在当前浏览器继续", `isShown("signed-out-browser") && isShown("continue-here") && !$("continue-here").disabled`)
+	b.do("click 在当前浏览器继续", waitLoad(chromedp.Click(chromedp.ID("continue-here"))))
+	user := b.pickSimulatorUser(srvURL, nickname)
+	b.do("click "+nickname, waitLoad(chromedp.Click(chromedp.ID(user.ID))))
+}
+
+// waitSignedIn waits for the signed-in view of the demo user with this
+// many sessions listed.
+func (b *browser) waitSignedIn(sessions int) {
+	b.t.Helper()
+	b.waitJS(fmt.Sprintf("the signed-in view with %d session(s)", sessions), fmt.Sprintf(
+		`isShown("signed-in") && $("nickname").textContent === %q && document.querySelectorAll("#sessions > li").length === %d`,
+		demoNickname, sessions))
+}
+
+// sessionUser is GET /auths/session.
+type sessionUser struct {
+	UserID     string `json:"userId"`
+	LoginType  string `json:"loginType"`
+	OpenID     string `json:"openid"`
+	Identities []struct {
+		LoginType string `json:"loginType"`
+		AppID     string `json:"appId"`
+	} `json:"identities"`
+}
+
+// sessionJSON asks the server who the page is logged in as.
+func (b *browser) sessionJSON() sessionUser {
+	b.t.Helper()
+	return evalJS[sessionUser](b, `fetch("/auths/session", { cache: "no-store" }).then((r) => r.json())`)
+}
+
+// checkSessionRows checks a list of two sessions: this device's first,
+// marked 当前设备 and without a button, then the other with a 退出 button.
+func (b *browser) checkSessionRows(who, current, other string) {
+	b.t.Helper()
+	type row struct {
+		Current string `json:"current"`
+		Title   string `json:"title"`
+		Button  string `json:"button"`
+	}
+	rows := evalJS[[]row](b, `[...document.querySelectorAll("#sessions > li")].map((li) => ({
+		current: li.dataset.current ?? "",
+		title: li.querySelector(".item-title")?.textContent.trim() ?? "",
+		button: li.querySelector("button")?.textContent.trim() ?? "",
+	}))`)
+	if len(rows) != 2 {
+		b.t.Errorf("%s: %d sessions listed, want 2: %+v", who, len(rows), rows)
+		return
+	}
+	if r := rows[0]; r.Current != "true" || r.Title != current+" 当前设备" || r.Button != "" {
+		b.t.Errorf("%s: first session row %+v, want %q marked 当前设备, without a button", who, r, current)
+	}
+	if r := rows[1]; r.Current != "false" || r.Title != other || r.Button != "退出" {
+		b.t.Errorf("%s: second session row %+v, want %q with a 退出 button", who, r, other)
+	}
+}
+
+// checkLocalTimes checks a session row's times: 登录于 and 最近活动, each
+// the server's timestamp (the <time> element's datetime) shown as
+// "2006/01/02 15:04" in the browser's time zone.
+func checkLocalTimes(t *testing.T, sub string, n int, get func(i int) (text, dateTime string)) {
+	t.Helper()
+	if !strings.Contains(sub, "登录于") || !strings.Contains(sub, "最近活动") {
+		t.Errorf("session row %q does not say 登录于 and 最近活动", sub)
+	}
+	if n != 2 {
+		t.Errorf("session row has %d times, want 2 (created, last seen)", n)
+	}
+	china := time.FixedZone("CST", 8*60*60)
+	for i := range n {
+		text, dt := get(i)
+		at, err := time.Parse(time.RFC3339Nano, dt)
+		if err != nil {
+			t.Errorf("session time %d: datetime %q: %v", i, dt, err)
+			continue
+		}
+		if want := at.In(china).Format("2006/01/02 15:04"); text != want {
+			t.Errorf("session time %d is shown as %q, want %q (%s in %s)", i, text, want, dt, browserTimeZone)
+		}
+		if d := time.Since(at); d < -time.Minute || d > 5*time.Minute {
+			t.Errorf("session time %d is %s, not the login just now", i, dt)
+		}
+	}
+}
+
+// demoLoginElement reads the demo login element's title and appId from its
+// files, which the page must show.
+func demoLoginElement(t *testing.T) (title, appID string) {
+	t.Helper()
+	dir := "demoapp/" + strings.ReplaceAll(demoLoginType, ".", "/")
+	var e struct {
+		Title string `json:"title"`
+	}
+	var cfg struct {
+		AppID string `json:"appId"`
+	}
+	for file, v := range map[string]any{"e.json": &e, path.Base(dir) + ".json": &cfg} {
+		b, err := fs.ReadFile(demoFS, dir+"/"+file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := json.Unmarshal(b, v); err != nil {
+			t.Fatalf("%s/%s: %v", dir, file, err)
+		}
+	}
+	if e.Title == "" || cfg.AppID == "" {
+		t.Fatalf("%s: no title or appId", dir)
+	}
+	return e.Title, cfg.AppID
 }
 
 // helpers is defined on every page before a check runs.
