@@ -103,7 +103,12 @@ func (p *txStmtPool) preparePending(ctx context.Context) {
 }
 
 // stmt is the prepared statement of query, nil when there is none yet.
-func (p *txStmtPool) stmt(query string) *sql.Stmt {
+// Statements without arguments (gorm's SAVEPOINT sp<random>, …) are not
+// worth keeping.
+func (p *txStmtPool) stmt(query string, args []any) *sql.Stmt {
+	if len(args) == 0 {
+		return nil
+	}
 	p.mu.RLock()
 	st, ok := p.stmts[query]
 	p.mu.RUnlock()
@@ -126,21 +131,21 @@ type txStmts struct {
 func (t *txStmts) GetDBConn() (*sql.DB, error) { return t.pool.db, nil }
 
 func (t *txStmts) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	if st := t.pool.stmt(query); st != nil {
+	if st := t.pool.stmt(query, args); st != nil {
 		return t.Tx.StmtContext(ctx, st).ExecContext(ctx, args...)
 	}
 	return t.Tx.ExecContext(ctx, query, args...)
 }
 
 func (t *txStmts) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	if st := t.pool.stmt(query); st != nil {
+	if st := t.pool.stmt(query, args); st != nil {
 		return t.Tx.StmtContext(ctx, st).QueryContext(ctx, args...)
 	}
 	return t.Tx.QueryContext(ctx, query, args...)
 }
 
 func (t *txStmts) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
-	if st := t.pool.stmt(query); st != nil {
+	if st := t.pool.stmt(query, args); st != nil {
 		return t.Tx.StmtContext(ctx, st).QueryRowContext(ctx, args...)
 	}
 	return t.Tx.QueryRowContext(ctx, query, args...)
@@ -156,7 +161,15 @@ var (
 
 // CreateState stores a new login state.
 func (s *Store) CreateState(ctx context.Context, st *models.LoginState) error {
-	if err := s.db.WithContext(ctx).Create(st).Error; err != nil {
+	// What gorm's Create would fill in.
+	if st.Status == "" {
+		st.Status = "pending"
+	}
+	if st.CreatedAt.IsZero() {
+		st.CreatedAt = s.db.NowFunc()
+	}
+	if _, err := stateInsertStmt.Exec(ctx, s.db, st.State, st.LoginType, st.BindingHash, st.RedirectURL, st.Status,
+		st.BindUserID, st.CodeHash, st.ErrCode, st.ErrStatus, st.ErrMessage, st.CreatedAt, st.ExpiresAt, st.UsedAt); err != nil {
 		return fmt.Errorf("saving login state: %w", err)
 	}
 	return nil
@@ -166,20 +179,46 @@ func (s *Store) CreateState(ctx context.Context, st *models.LoginState) error {
 // when it was issued to this browser for this element and has not expired.
 // It returns nil when nothing was claimed.
 func (s *Store) ClaimState(ctx context.Context, state, loginType, bindingHash, codeHash string, now time.Time) (*models.LoginState, error) {
-	var claimed []models.LoginState
-	res := s.db.WithContext(ctx).Model(&claimed).
-		Clauses(clause.Returning{Columns: []clause.Column{{Name: "redirect_url"}, {Name: "bind_user_id"}}}).
-		Where("state = ? AND status = ? AND login_type = ? AND binding_hash = ? AND expires_at > ?",
-			state, "pending", loginType, bindingHash, now).
-		Updates(map[string]any{"status": "exchanging", "code_hash": codeHash, "used_at": now})
-	if res.Error != nil {
-		return nil, fmt.Errorf("claiming login state: %w", res.Error)
+	var claimed models.LoginState
+	n, err := claimStmt.Query(ctx, s.db, func(rows *sql.Rows) error {
+		return rows.Scan(&claimed.RedirectURL, &claimed.BindUserID)
+	}, codeHash, "exchanging", now, state, "pending", loginType, bindingHash, now)
+	if err != nil {
+		return nil, fmt.Errorf("claiming login state: %w", err)
 	}
-	if res.RowsAffected == 0 || len(claimed) == 0 {
+	if n == 0 {
 		return nil, nil
 	}
-	return &claimed[0], nil
+	return &claimed, nil
 }
+
+// The store's statements on a login's path, as gorm built them without
+// its clauses and reflection (models.Statement), which cost more than the
+// statements.
+var (
+	stateInsertStmt = models.NewStatement("INSERT INTO jit_login_states (state, login_type, binding_hash, redirect_url," +
+		" status, bind_user_id, code_hash, err_code, err_status, err_message, created_at, expires_at, used_at)" +
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+	claimStmt = models.NewStatement("UPDATE jit_login_states SET code_hash = ?, status = ?, used_at = ?" +
+		" WHERE state = ? AND status = ? AND login_type = ? AND binding_hash = ? AND expires_at > ?" +
+		" RETURNING redirect_url, bind_user_id")
+	userSelect = "SELECT u.id, u.nickname, u.avatar_url, u.disabled, u.created_at, u.updated_at" +
+		" FROM jit_users AS u JOIN jit_identities AS i ON i.user_id = u.id WHERE "
+	userByIdentityStmt = models.NewStatement(userSelect + "i.app_id = ? AND i.open_id = ? ORDER BY i.id LIMIT 1")
+	userByUnionStmt    = models.NewStatement(userSelect + "i.union_id = ? ORDER BY i.id LIMIT 1")
+	identityInsert     = "INSERT INTO jit_identities (user_id, login_type, app_id, open_id, union_id, created_at, updated_at)" +
+		" VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (app_id, open_id) DO UPDATE SET login_type = ?, updated_at = ?"
+	// An identity that exists is updated only when it is the same user's
+	// (else no row comes back).
+	identityUpsertStmt      = models.NewStatement(identityInsert + " WHERE jit_identities.user_id = ? RETURNING id")
+	identityUpsertUnionStmt = models.NewStatement(identityInsert + ", union_id = ? WHERE jit_identities.user_id = ? RETURNING id")
+	userInsertStmt          = models.NewStatement("INSERT INTO jit_users (id, nickname, avatar_url, disabled, created_at, updated_at)" +
+		" VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING")
+	userFillStmt = models.NewStatement("UPDATE jit_users SET avatar_url = CASE WHEN avatar_url = '' THEN ? ELSE avatar_url END," +
+		" nickname = CASE WHEN nickname = '' THEN ? ELSE nickname END, updated_at = ? WHERE id = ?")
+	sessionInsertStmt = models.NewStatement("INSERT INTO jit_sessions (id_hash, id, user_id, login_type, app_id, open_id," +
+		" user_agent, login_state, dup_seal, created_at, last_seen_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+)
 
 // State reads a login state; errNoRow when there is none.
 func (s *Store) State(ctx context.Context, state string) (*models.LoginState, error) {
@@ -224,29 +263,33 @@ type Resolved struct {
 // Resolve finds the user of an identity: by (app, openid), else, when
 // linkByUnionid, through another identity with the same unionid.
 func (s *Store) Resolve(ctx context.Context, id Identity, linkByUnionid bool) (Resolved, error) {
-	u, err := s.userWhere(ctx, "i.app_id = ? AND i.open_id = ?", id.AppID, id.OpenID)
+	u, err := s.userBy(ctx, userByIdentityStmt, id.AppID, id.OpenID)
 	if err != nil || u != nil {
 		return Resolved{User: u, Known: u != nil}, err
 	}
 	if !linkByUnionid || id.UnionID == "" {
 		return Resolved{}, nil
 	}
-	u, err = s.userWhere(ctx, "i.union_id = ?", id.UnionID)
+	u, err = s.userBy(ctx, userByUnionStmt, id.UnionID)
 	return Resolved{User: u}, err
 }
 
-func (s *Store) userWhere(ctx context.Context, where string, args ...any) (*models.User, error) {
-	var users []models.User
-	err := s.db.WithContext(ctx).Table("jit_users AS u").Select("u.*").
-		Joins("JOIN jit_identities AS i ON i.user_id = u.id").
-		Where(where, args...).Order("i.id").Limit(1).Find(&users).Error
+func (s *Store) userBy(ctx context.Context, q *models.Statement, args ...any) (*models.User, error) {
+	var (
+		u                models.User
+		created, updated sql.NullTime
+	)
+	n, err := q.Query(ctx, s.db, func(rows *sql.Rows) error {
+		return rows.Scan(&u.ID, &u.Nickname, &u.AvatarURL, &u.Disabled, &created, &updated)
+	}, args...)
 	if err != nil {
 		return nil, fmt.Errorf("reading user: %w", err)
 	}
-	if len(users) == 0 {
+	if n == 0 {
 		return nil, nil
 	}
-	return &users[0], nil
+	u.CreatedAt, u.UpdatedAt = created.Time, updated.Time
+	return &u, nil
 }
 
 // User reads a user; errNoRow when there is none.
@@ -284,30 +327,24 @@ func (s *Store) FinishLogin(ctx context.Context, f Finish) (string, error) {
 	var userID string
 	err := s.db.WithContext(ctx).Transaction(func(tx *gorm.DB) error {
 		create := f.User == nil
-		userID = newToken()
-		if !create {
+		if create {
+			userID = newToken()
+		} else {
 			userID = f.User.ID
 		}
 		id := f.Login.Identity
-		row := models.Identity{UserID: userID, LoginType: id.LoginType, AppID: id.AppID, OpenID: id.OpenID,
-			UnionID: id.UnionID, CreatedAt: f.Now, UpdatedAt: f.Now}
-		updates := []clause.Assignment{
-			{Column: clause.Column{Name: "login_type"}, Value: id.LoginType},
-			{Column: clause.Column{Name: "updated_at"}, Value: f.Now},
-		}
+		upsert, args := identityUpsertStmt, []any{userID, id.LoginType, id.AppID, id.OpenID, id.UnionID, f.Now, f.Now,
+			id.LoginType, f.Now, userID}
 		if id.UnionID != "" {
-			updates = append(updates, clause.Assignment{Column: clause.Column{Name: "union_id"}, Value: id.UnionID})
+			upsert, args = identityUpsertUnionStmt, []any{userID, id.LoginType, id.AppID, id.OpenID, id.UnionID, f.Now, f.Now,
+				id.LoginType, f.Now, id.UnionID, userID}
 		}
-		var got []models.Identity
-		res := tx.Model(&got).Clauses(clause.OnConflict{
-			Columns:   []clause.Column{{Name: "app_id"}, {Name: "open_id"}},
-			DoUpdates: updates,
-			Where:     clause.Where{Exprs: []clause.Expression{clause.Expr{SQL: "jit_identities.user_id = ?", Vars: []any{userID}}}},
-		}, clause.Returning{Columns: []clause.Column{{Name: "id"}}}).Create(&row)
-		if res.Error != nil {
-			return fmt.Errorf("saving identity: %w", res.Error)
+		var identityID uint
+		n, err := upsert.Query(ctx, tx, func(rows *sql.Rows) error { return rows.Scan(&identityID) }, args...)
+		if err != nil {
+			return fmt.Errorf("saving identity: %w", err)
 		}
-		if res.RowsAffected == 0 { // the identity is another user's
+		if n == 0 { // the identity is another user's
 			if f.Bind {
 				return errIdentityInUse
 			}
@@ -322,18 +359,12 @@ func (s *Store) FinishLogin(ctx context.Context, f Finish) (string, error) {
 		p := f.Login.Profile
 		switch {
 		case create:
-			u := models.User{ID: userID, Nickname: p.Nickname, AvatarURL: p.AvatarURL, CreatedAt: f.Now, UpdatedAt: f.Now}
-			if err := tx.Clauses(clause.OnConflict{DoNothing: true}).Create(&u).Error; err != nil {
+			if _, err := userInsertStmt.Exec(ctx, tx, userID, p.Nickname, p.AvatarURL, false, f.Now, f.Now); err != nil {
 				return fmt.Errorf("creating user: %w", err)
 			}
 		case f.User != nil && f.User.ID == userID && (f.User.Nickname == "" && p.Nickname != "" || f.User.AvatarURL == "" && p.AvatarURL != ""):
 			// Fill what the user lacks; values the app set are kept.
-			err := tx.Model(&models.User{}).Where("id = ?", userID).Updates(map[string]any{
-				"nickname":   gorm.Expr("CASE WHEN nickname = '' THEN ? ELSE nickname END", p.Nickname),
-				"avatar_url": gorm.Expr("CASE WHEN avatar_url = '' THEN ? ELSE avatar_url END", p.AvatarURL),
-				"updated_at": f.Now,
-			}).Error
-			if err != nil {
+			if _, err := userFillStmt.Exec(ctx, tx, p.AvatarURL, p.Nickname, f.Now, userID); err != nil {
 				return fmt.Errorf("updating user: %w", err)
 			}
 		}
@@ -346,7 +377,9 @@ func (s *Store) FinishLogin(ctx context.Context, f Finish) (string, error) {
 			return tx.Model(&models.LoginState{}).Where("state = ?", f.State).Update("status", "done").Error
 		}
 		f.Session.UserID = userID
-		if err := tx.Create(f.Session).Error; err != nil {
+		ss := f.Session
+		if _, err := sessionInsertStmt.Exec(ctx, tx, ss.IDHash, ss.ID, ss.UserID, ss.LoginType, ss.AppID, ss.OpenID,
+			ss.UserAgent, ss.LoginState, ss.DupSeal, ss.CreatedAt, ss.LastSeenAt, ss.ExpiresAt); err != nil {
 			return fmt.Errorf("saving session: %w", err)
 		}
 		return nil
