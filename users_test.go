@@ -428,3 +428,21 @@ func TestLoginTypesListsWhatTheFrontEndMaySee(t *testing.T) {
 		t.Errorf("the list shows a secret: %s", r.body)
 	}
 }
+
+// An app that deleted a user row but left its identity: the next login of
+// that identity restores the user under its old id rather than failing or
+// splitting the person.
+func TestLoginRestoresADeletedUserOfAStoredIdentity(t *testing.T) {
+	e := newUsersEnv(t)
+	before := e.browser().mustLogin("WxMain", userPanda.OpenID)
+	if err := e.app.DB().Where("id = ?", before.UserID).Delete(&models.User{}).Error; err != nil {
+		t.Fatal(err)
+	}
+	after := e.browser().mustLogin("WxMain", userPanda.OpenID)
+	if after.UserID != before.UserID || after.Nickname != userPanda.Nickname {
+		t.Errorf("after the user row was deleted: %+v, want user %s back", after, before.UserID)
+	}
+	if n := count(t, e, &models.Identity{}, ""); n != 1 {
+		t.Errorf("%d identities", n)
+	}
+}
