@@ -23,6 +23,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/tidwall/gjson"
 	"gorm.io/gorm"
 
 	"github.com/jitwx/jit/auths"
@@ -54,16 +55,17 @@ func (e *NotFoundError) Is(target error) bool { return target == ErrElementNotFo
 
 // App is an opened app: its elements, database and HTTP handler.
 type App struct {
-	rt      *runtime.Runtime
-	watcher *runtime.Watcher
-	db      *gorm.DB
-	dbPath  string
-	opts    options
-	handler http.Handler
-	auth    *auths.Server
-	sim     http.Handler // the dev-mode WeChat simulator, nil otherwise
-	sealer  elements.Sealer
-	metrics *metrics
+	rt         *runtime.Runtime
+	watcher    *runtime.Watcher
+	db         *gorm.DB
+	dbPath     string
+	opts       options
+	handler    http.Handler
+	auth       *auths.Server
+	sim        http.Handler // the dev-mode WeChat simulator, nil otherwise
+	sealer     elements.Sealer
+	metrics    *metrics
+	stopListen func() // the PostgreSQL LISTEN for QR tickets, when running
 	// lastReloadFailed is set after each reload; /readyz reports it.
 	lastReloadFailed atomic.Bool
 }
@@ -141,6 +143,11 @@ func open(ctx context.Context, fsys fs.FS, appPath, dir string, optList []Option
 	a.handler, err = a.buildHandler()
 	if err != nil {
 		return nil, err
+	}
+	if dsn := a.listenDSN(); dsn != "" {
+		lctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := models.Listen(lctx, dsn, auths.QRNotifyChannel, a.auth.Store().WakeTicket, a.opts.logger)
+		a.stopListen = func() { cancel(); <-done }
 	}
 	return a, nil
 }
@@ -253,6 +260,9 @@ func (a *App) Handler() http.Handler { return a.handler }
 // Close stops watching, cleans up elements and closes the database.
 func (a *App) Close() error {
 	var errs []error
+	if a.stopListen != nil {
+		a.stopListen()
+	}
 	if a.watcher != nil {
 		errs = append(errs, a.watcher.Close())
 	}
@@ -266,4 +276,24 @@ func (a *App) Close() error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// listenDSN is the PostgreSQL URL to LISTEN on, empty on SQLite.
+func (a *App) listenDSN() string {
+	if a.db == nil || a.db.Dialector.Name() != "postgres" {
+		return ""
+	}
+	return a.opts.dsn
+}
+
+// title is the app's title (app.json "title"), for pages that name it.
+func (a *App) title() string {
+	if ls := a.rt.Layers(); len(ls) > 0 { // the app's own app.json
+		if raw, err := fs.ReadFile(ls[0].FS, runtime.AppFile); err == nil {
+			if t := gjson.GetBytes(raw, "title").String(); t != "" {
+				return t
+			}
+		}
+	}
+	return "本应用"
 }

@@ -51,7 +51,12 @@ func (a *App) buildHandler() (http.Handler, error) {
 	e.Use(middleware.RequestID(), a.accessLog, a.recoverPanics)
 
 	serverOpts := []auths.ServerOption{auths.WithServerLogger(a.opts.logger), auths.WithLoginObserver(a.metrics.observeLogin),
-		auths.WithProviders(a.loginElements)}
+		auths.WithProviders(a.loginElements), auths.WithQRObserver(a.metrics.observeQR), auths.WithAppTitle(a.title)}
+	if a.listenDSN() != "" {
+		// Replicas wake each other's QR long polls by NOTIFY; reading the
+		// database is then only the fallback for a missed notification.
+		serverOpts = append(serverOpts, auths.WithTicketPoll(2*time.Second))
+	}
 	if a.opts.sessionTTL > 0 {
 		serverOpts = append(serverOpts, auths.WithSessionTTL(a.opts.sessionTTL))
 	}

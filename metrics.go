@@ -21,6 +21,7 @@ type metrics struct {
 	logins   *prometheus.CounterVec
 	upstream *prometheus.HistogramVec
 	reloads  *prometheus.CounterVec
+	qr       *prometheus.CounterVec
 }
 
 func newMetrics(db *gorm.DB, now func() time.Time) *metrics {
@@ -40,7 +41,11 @@ func newMetrics(db *gorm.DB, now func() time.Time) *metrics {
 			Help: "Hot reloads by result: ok, or broken (some element kept its last good version or was skipped).",
 		}, []string{"result"}),
 	}
-	m.reg.MustRegister(m.logins, m.upstream, m.reloads,
+	m.qr = prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "jit_qr_tickets_total",
+		Help: "Desktop QR login tickets by login element and event: created, scanned, confirmed, denied, login (the desktop got its session).",
+	}, []string{"element", "event"})
+	m.reg.MustRegister(m.logins, m.upstream, m.reloads, m.qr,
 		collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	if db != nil {
 		m.reg.MustRegister(prometheus.NewGaugeFunc(prometheus.GaugeOpts{
@@ -80,6 +85,9 @@ func (m *metrics) observeUpstream(endpoint string, took time.Duration, err error
 func (m *metrics) observeLogin(element, outcome string, errcode int) {
 	m.logins.WithLabelValues(element, outcome, strconv.Itoa(errcode)).Inc()
 }
+
+// observeQR counts one QR ticket event.
+func (m *metrics) observeQR(element, event string) { m.qr.WithLabelValues(element, event).Inc() }
 
 func (m *metrics) observeReload(broken bool) {
 	result := "ok"

@@ -71,6 +71,9 @@ type Server struct {
 	dupWindow  time.Duration
 	exchangeTO time.Duration
 	observe    func(element, outcome string, errcode int)
+	qrObserve  func(element, event string)
+	ticketPoll time.Duration // how often a QR long poll reads the database
+	appTitle   func() string
 	echo       *echo.Echo   // only to read a request's scheme the way echo does
 	lastSweep  atomic.Int64 // unix nanoseconds of the last sweep
 	// warnedNoDefault: RequireLogin said once that no element is default.
@@ -106,6 +109,23 @@ func WithLoginObserver(f func(element, outcome string, errcode int)) ServerOptio
 	return func(s *Server) { s.observe = f }
 }
 
+// WithQRObserver is told of every QR ticket event: created, scanned,
+// confirmed, denied, login (the desktop got its session).
+func WithQRObserver(f func(element, event string)) ServerOption {
+	return func(s *Server) { s.qrObserve = f }
+}
+
+// WithTicketPoll sets how often a QR long poll reads the database for
+// changes no notification announced (default 250ms; with a PostgreSQL
+// listener calling Store().WakeTicket, make it longer).
+func WithTicketPoll(d time.Duration) ServerOption { return func(s *Server) { s.ticketPoll = d } }
+
+// WithAppTitle names the app on the phone's QR confirmation page.
+func WithAppTitle(f func() string) ServerOption { return func(s *Server) { s.appTitle = f } }
+
+// Store is the server's store (nil without a database).
+func (s *Server) Store() *Store { return s.store }
+
 // NewServer returns the login HTTP server over the App's database (nil:
 // every login route answers 503).
 func NewServer(db *gorm.DB, lookup Lookup, opts ...ServerOption) *Server {
@@ -117,6 +137,8 @@ func NewServer(db *gorm.DB, lookup Lookup, opts ...ServerOption) *Server {
 		exchangeTO: 30 * time.Second,
 		echo:       echo.New(),
 		providers:  func() []Provider { return nil },
+		ticketPoll: 250 * time.Millisecond,
+		appTitle:   func() string { return "本应用" },
 	}
 	if db != nil {
 		s.store = NewStore(db)
@@ -137,6 +159,7 @@ func (s *Server) Register(e *echo.Echo) {
 	e.GET("/auths/sessions", s.needDB(s.sessions))
 	e.DELETE("/auths/sessions/:id", s.needDB(s.sameOrigin(s.endSession)))
 	e.POST("/auths/logout", s.needDB(s.sameOrigin(s.logout)))
+	s.registerQR(e)
 }
 
 // loginTypes lists what the front end may know of every login element
@@ -234,13 +257,7 @@ func (s *Server) login(c echo.Context) error {
 		}
 		bindUser = u.UserID
 	}
-	binding := ""
-	if ck, err := c.Cookie(s.cookieName(base, BindingCookie)); err == nil && validToken(ck.Value, 64) {
-		binding = ck.Value
-	} else {
-		binding = newToken()
-		c.SetCookie(s.cookie(base, BindingCookie, binding, 0))
-	}
+	binding := s.ensureBinding(c)
 	state := newToken()
 	now := s.now()
 	row := models.LoginState{
@@ -320,7 +337,17 @@ func (s *Server) callback(c echo.Context) error {
 			s.logger.WarnContext(ctx, "recording a failed login", "element", p.FullName(), "err", err)
 		}
 		s.logger.WarnContext(ctx, "login failed", "element", p.FullName(), "outcome", ferr.Code, "errcode", ferr.ErrCode)
+		if claimed.QRTicket != "" { // the phone sees why; the desktop sees denied
+			if _, err := s.store.DenyTicket(xctx, claimed.QRTicket, ""); err != nil {
+				s.logger.WarnContext(ctx, "denying a QR ticket", "element", p.FullName(), "err", err)
+			}
+			s.observeQR(p.FullName(), "denied")
+		}
 		return withTarget(ferr, claimed.RedirectURL)
+	}
+	if claimed.QRTicket != "" {
+		s.logger.InfoContext(ctx, "login for a desktop, awaiting the phone's confirmation", "element", p.FullName())
+		return s.confirmPage(c, claimed.QRTicket)
 	}
 	s.logger.InfoContext(ctx, "login", "element", p.FullName(), "outcome", "ok", "bind", claimed.BindUserID != "")
 	if token != "" {
@@ -342,6 +369,7 @@ func (s *Server) finish(ctx context.Context, c echo.Context, p Provider, claimed
 		return "", err
 	}
 	bind := claimed.BindUserID != ""
+	qr := claimed.QRTicket != ""
 	user := res.User
 	switch {
 	case bind:
@@ -368,12 +396,16 @@ func (s *Server) finish(ctx context.Context, c echo.Context, p Provider, claimed
 	}
 	f := Finish{Login: login, User: user, Bind: bind, State: state, Now: s.now()}
 	token := ""
-	if !bind {
+	if qr {
+		f.QRTicket, f.PhoneBindingHash = claimed.QRTicket, hashHex(binding)
+	} else if !bind {
 		token = newToken()
 		f.Session = s.newSession(c.Request(), token, login.Identity, state, binding)
 	}
 	if _, err := s.store.FinishLogin(ctx, f); errors.Is(err, errIdentityInUse) {
 		return "", errIdentityInUseError()
+	} else if errors.Is(err, errTicketGone) {
+		return "", fail(http.StatusGone, "qr_expired", "二维码已失效，请在电脑上刷新二维码后重新扫码。")
 	} else if err != nil {
 		return "", err
 	}
@@ -513,7 +545,11 @@ func (s *Server) duplicate(c echo.Context, p Provider, state, binding, codeHash 
 		switch row.Status {
 		case "failed":
 			return withTarget(&Error{Status: row.ErrStatus, Code: row.ErrCode, Message: row.ErrMessage}, row.RedirectURL)
-		case "done": // a bind: the session it ran in stays as it is
+		case "done":
+			if row.QRTicket != "" { // the phone reloaded its confirmation page
+				return s.confirmPage(c, row.QRTicket)
+			}
+			// A bind: the session it ran in stays as it is.
 			return c.Redirect(http.StatusFound, row.RedirectURL)
 		}
 		done, err := s.store.SessionOfState(ctx, state)

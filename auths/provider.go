@@ -4,6 +4,7 @@ import (
 	"context"
 	"sort"
 	"sync"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -174,4 +175,12 @@ func Types() []Type {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
 	return out
+}
+
+// CrossDevice is implemented by providers that can log a desktop in from a
+// phone (the 公众号 login): the desktop shows a QR of a ticket, the phone
+// logs in through the ticket's link and confirms. QRTicketTTL is how long
+// a ticket lives.
+type CrossDevice interface {
+	QRTicketTTL() time.Duration
 }

@@ -20,7 +20,8 @@ import (
 // sessions, so the HTTP code is HTTP only. It works on any replica: all
 // state is in the shared database.
 type Store struct {
-	db *gorm.DB
+	db  *gorm.DB
+	hub ticketHub
 }
 
 // NewStore returns the store over db.
@@ -169,7 +170,7 @@ func (s *Store) CreateState(ctx context.Context, st *models.LoginState) error {
 		st.CreatedAt = s.db.NowFunc()
 	}
 	if _, err := stateInsertStmt.Exec(ctx, s.db, st.State, st.LoginType, st.BindingHash, st.RedirectURL, st.Status,
-		st.BindUserID, st.CodeHash, st.ErrCode, st.ErrStatus, st.ErrMessage, st.CreatedAt, st.ExpiresAt, st.UsedAt); err != nil {
+		st.BindUserID, st.QRTicket, st.CodeHash, st.ErrCode, st.ErrStatus, st.ErrMessage, st.CreatedAt, st.ExpiresAt, st.UsedAt); err != nil {
 		return fmt.Errorf("saving login state: %w", err)
 	}
 	return nil
@@ -181,7 +182,7 @@ func (s *Store) CreateState(ctx context.Context, st *models.LoginState) error {
 func (s *Store) ClaimState(ctx context.Context, state, loginType, bindingHash, codeHash string, now time.Time) (*models.LoginState, error) {
 	var claimed models.LoginState
 	n, err := claimStmt.Query(ctx, s.db, func(rows *sql.Rows) error {
-		return rows.Scan(&claimed.RedirectURL, &claimed.BindUserID)
+		return rows.Scan(&claimed.RedirectURL, &claimed.BindUserID, &claimed.QRTicket)
 	}, codeHash, "exchanging", now, state, "pending", loginType, bindingHash, now)
 	if err != nil {
 		return nil, fmt.Errorf("claiming login state: %w", err)
@@ -197,11 +198,11 @@ func (s *Store) ClaimState(ctx context.Context, state, loginType, bindingHash, c
 // statements.
 var (
 	stateInsertStmt = models.NewStatement("INSERT INTO jit_login_states (state, login_type, binding_hash, redirect_url," +
-		" status, bind_user_id, code_hash, err_code, err_status, err_message, created_at, expires_at, used_at)" +
-		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
+		" status, bind_user_id, qr_ticket, code_hash, err_code, err_status, err_message, created_at, expires_at, used_at)" +
+		" VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)")
 	claimStmt = models.NewStatement("UPDATE jit_login_states SET code_hash = ?, status = ?, used_at = ?" +
 		" WHERE state = ? AND status = ? AND login_type = ? AND binding_hash = ? AND expires_at > ?" +
-		" RETURNING redirect_url, bind_user_id")
+		" RETURNING redirect_url, bind_user_id, qr_ticket")
 	userSelect = "SELECT u.id, u.nickname, u.avatar_url, u.disabled, u.created_at, u.updated_at" +
 		" FROM jit_users AS u JOIN jit_identities AS i ON i.user_id = u.id WHERE "
 	userByIdentityStmt = models.NewStatement(userSelect + "i.app_id = ? AND i.open_id = ? ORDER BY i.id LIMIT 1")
@@ -313,9 +314,13 @@ type Finish struct {
 	// Bind: the identity must end up on User (never moved from another).
 	Bind  bool
 	State string
-	// Session is the new session, nil for a bind (the session stays).
+	// Session is the new session, nil for a bind (the session stays) and
+	// for a phone's QR login (the desktop gets it, once confirmed).
 	Session *models.Session
-	Now     time.Time
+	// QRTicket, for a phone's QR login, is readied for the phone's
+	// confirmation (PhoneBindingHash) in the same transaction.
+	QRTicket, PhoneBindingHash string
+	Now                        time.Time
 }
 
 // FinishLogin commits a login: the user (created, or its empty nickname
@@ -374,6 +379,11 @@ func (s *Store) FinishLogin(ctx context.Context, f Finish) (string, error) {
 			}
 		}
 		if f.Session == nil {
+			if f.QRTicket != "" {
+				if err := readyTicket(tx, f.QRTicket, f.PhoneBindingHash, userID, id, f.Now); err != nil {
+					return err
+				}
+			}
 			return tx.Model(&models.LoginState{}).Where("state = ?", f.State).Update("status", "done").Error
 		}
 		f.Session.UserID = userID
@@ -507,6 +517,7 @@ func (s *Store) Unbind(ctx context.Context, userID, appID string, forget func(tx
 func (s *Store) Sweep(ctx context.Context, old time.Time) {
 	s.db.WithContext(ctx).Where("expires_at < ?", old).Delete(&models.LoginState{})
 	s.db.WithContext(ctx).Where("expires_at < ?", old).Delete(&models.Session{})
+	s.sweepTickets(ctx, old)
 }
 
 func hashHex(s string) string {

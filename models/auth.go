@@ -14,6 +14,9 @@ type LoginState struct {
 	// BindUserID is the user a bind=1 login attaches the identity to; empty
 	// for an ordinary login. It is stored here, never read from the callback.
 	BindUserID string `gorm:"size:32;not null;default:''"`
+	// QRTicket is the desktop QR ticket a phone's login completes; empty
+	// for an ordinary login. Stored here, never carried in later URLs.
+	QRTicket   string `gorm:"size:32;not null;default:''"`
 	CodeHash   string `gorm:"size:64;not null;default:''"` // sha256 of the code that claimed it
 	ErrCode    string `gorm:"size:64;not null;default:''"` // set when failed
 	ErrStatus  int    `gorm:"not null;default:0"`
@@ -80,3 +83,29 @@ type Identity struct {
 
 // TableName pins the table name.
 func (Identity) TableName() string { return "jit_identities" }
+
+// QRTicket is a desktop's cross-device login: the desktop shows a QR of a
+// link with the ticket, a phone logs in through it and confirms, and the
+// desktop, polling, gets the session. Single use; only the desktop browser
+// that made it (its binding cookie) may poll it.
+type QRTicket struct {
+	Ticket             string `gorm:"primaryKey;size:32"`
+	LoginType          string `gorm:"size:191;not null"`
+	DesktopBindingHash string `gorm:"size:64;not null"`
+	DesktopUA          string `gorm:"size:64;not null;default:''"` // summary shown on the phone
+	// Status: waiting, scanned (the phone opened the link), ready (the
+	// phone logged in; awaiting its confirmation), confirmed, denied,
+	// spent (the desktop got its session).
+	Status           string `gorm:"size:16;not null;default:waiting"`
+	PhoneBindingHash string `gorm:"size:64;not null;default:''"`
+	UserID           string `gorm:"size:32;not null;default:''"`
+	// The identity the phone logged in with, for the desktop's session.
+	IdentityType string `gorm:"size:191;not null;default:''"`
+	AppID        string `gorm:"size:64;not null;default:''"`
+	OpenID       string `gorm:"size:64;not null;default:''"`
+	CreatedAt    time.Time
+	ExpiresAt    time.Time `gorm:"index"`
+}
+
+// TableName pins the table name.
+func (QRTicket) TableName() string { return "jit_qr_tickets" }

@@ -15,6 +15,7 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -48,6 +49,7 @@ var (
 	_ auths.Provider       = (*Login)(nil)
 	_ auths.Unbinder       = (*Login)(nil)
 	_ auths.Simulated      = (*Login)(nil)
+	_ auths.CrossDevice    = (*Login)(nil)
 )
 
 var schema = elements.Schema{Fields: append([]elements.Field{
@@ -61,7 +63,21 @@ var schema = elements.Schema{Fields: append([]elements.Field{
 	{Name: "authorizeUrl", Kind: elements.String, Check: checkURL},
 	{Name: "apiBaseUrls", Kind: elements.StringArray, Check: checkURLList},
 	{Name: "lang", Kind: elements.String, Enum: []string{"zh_CN", "zh_TW", "en"}},
+	{Name: "qrTicketTtl", Kind: elements.Number, Check: checkTicketTTL},
 }, auths.CommonFields...)}
+
+// checkTicketTTL bounds a desktop QR ticket's life: long enough to find
+// the phone and confirm, short enough that a photographed QR goes stale.
+func checkTicketTTL(v any) error {
+	n := v.(float64)
+	if n != float64(int(n)) || n < 30 || n > 600 {
+		return fmt.Errorf("must be a whole number of seconds from 30 to 600, not %v", n)
+	}
+	return nil
+}
+
+// defaultTicketTTL is qrTicketTtl's default.
+const defaultTicketTTL = 120 * time.Second
 
 func checkURL(v any) error {
 	s := v.(string)
@@ -102,6 +118,7 @@ type config struct {
 	AuthorizeURL string   `json:"authorizeUrl"`
 	APIBaseURLs  []string `json:"apiBaseUrls"`
 	Lang         string   `json:"lang"`
+	QRTicketTTL  int      `json:"qrTicketTtl"` // seconds; 0: defaultTicketTTL
 }
 
 // Login is a live WeChat Official Account login element: one instance of
@@ -182,6 +199,14 @@ func (w *Login) Policy() auths.Policy { return w.policy }
 func (w *Login) Public() auths.PublicConfig {
 	return auths.PublicConfig{FullName: w.fullName, Type: Type, Title: w.title, AppID: w.cfg.AppID,
 		Scope: w.cfg.Scope, Default: w.policy.Default}
+}
+
+// QRTicketTTL is how long a desktop's QR ticket lives (qrTicketTtl).
+func (w *Login) QRTicketTTL() time.Duration {
+	if w.cfg.QRTicketTTL == 0 {
+		return defaultTicketTTL
+	}
+	return time.Duration(w.cfg.QRTicketTTL) * time.Second
 }
 
 // SimulatorApp is the app dev mode's simulator must know.
