@@ -117,10 +117,13 @@ func (s *Server) qrPoll(c echo.Context) error {
 	wait, _ := strconv.Atoi(c.QueryParam("wait"))
 	wait = min(max(wait, 0), maxQRWait)
 	if wait > 0 {
-		if t, err = s.store.WaitTicket(ctx, ticket, since, time.Duration(wait)*time.Second, s.ticketPoll, s.now); err != nil {
-			if ctx.Err() != nil {
-				return nil // the desktop went away
-			}
+		t, err = s.store.WaitTicket(ctx, ticket, since, time.Duration(wait)*time.Second, s.ticketPoll, s.now)
+		switch {
+		case ctx.Err() != nil:
+			return nil // the desktop went away
+		case errors.Is(err, errNoRow):
+			return notFound // swept meanwhile
+		case err != nil:
 			return err
 		}
 	}
