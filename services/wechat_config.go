@@ -17,7 +17,7 @@ type WechatConfig struct {
 	LoginType   string // full name of the login element
 	AppID       string
 	AppSecret   string
-	Scope       string   // snsapi_base or snsapi_userinfo; default snsapi_userinfo
+	Scope       string   // snsapi_base, snsapi_userinfo or (website app) snsapi_login; default snsapi_userinfo
 	Lang        string   // userinfo language: zh_CN (default), zh_TW, en
 	APIBaseURLs []string // tried in order; default api.weixin.qq.com, then api2.weixin.qq.com
 }
@@ -70,8 +70,10 @@ func (c WechatConfig) Validate() error {
 	if c.AppSecret == "" {
 		errs = append(errs, errors.New("app secret is empty"))
 	}
-	if c.Scope != "" && c.Scope != "snsapi_base" && c.Scope != "snsapi_userinfo" {
-		errs = append(errs, fmt.Errorf("scope %q is not snsapi_base or snsapi_userinfo", c.Scope))
+	switch c.Scope {
+	case "", "snsapi_base", "snsapi_userinfo", "snsapi_login":
+	default:
+		errs = append(errs, fmt.Errorf("scope %q is not snsapi_base, snsapi_userinfo or snsapi_login", c.Scope))
 	}
 	switch c.Lang {
 	case "", "zh_CN", "zh_TW", "en":

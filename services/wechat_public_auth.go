@@ -54,6 +54,14 @@ func (t *AccessToken) HasScope(sc string) bool {
 	return false
 }
 
+// FullProfile reports whether the token may call /sns/userinfo: a
+// snsapi_userinfo token (Official Account web authorization) or a
+// snsapi_login token (Open Platform website app, QR login) may; a
+// snsapi_base token would get 48001.
+func (t *AccessToken) FullProfile() bool {
+	return t.HasScope("snsapi_userinfo") || t.HasScope("snsapi_login")
+}
+
 // UserInfo is a WeChat user profile. For snsapi_base logins only OpenID (and
 // UnionID when the token carried one) is set.
 type UserInfo struct {
@@ -330,8 +338,9 @@ func (s *WechatPublicAuthSvc) Login(ctx context.Context, tok *AccessToken) (*Use
 	return info, nil
 }
 
-// Profile is who an exchanged token belongs to. For snsapi_userinfo it
-// fetches the profile; a snsapi_base token gives openid and unionid only,
+// Profile is who an exchanged token belongs to. For snsapi_userinfo and
+// snsapi_login (FullProfile) it fetches the profile; a snsapi_base token
+// gives openid and unionid only,
 // since /sns/userinfo would answer 48001. Snapshot users get
 // ErrSnapshotUser: they must be neither looked up nor stored.
 func (s *WechatPublicAuthSvc) Profile(ctx context.Context, tok *AccessToken) (*UserInfo, error) {
@@ -343,7 +352,7 @@ func (s *WechatPublicAuthSvc) Profile(ctx context.Context, tok *AccessToken) (*U
 		return nil, fmt.Errorf("wechat: login %s: %w", tok.OpenID, ErrSnapshotUser)
 	}
 	info := &UserInfo{OpenID: tok.OpenID, UnionID: tok.UnionID}
-	if !tok.HasScope("snsapi_userinfo") {
+	if !tok.FullProfile() {
 		return info, nil
 	}
 	info, err := s.userInfo(ctx, tok.AccessToken, tok.OpenID)
@@ -358,8 +367,8 @@ func (s *WechatPublicAuthSvc) Profile(ctx context.Context, tok *AccessToken) (*U
 
 // SaveLogin upserts the account row of a login with its tokens and expiry,
 // on db (a transaction of the caller's, or the service's own database),
-// attached to the app user userID (empty: none). A snsapi_base login keeps
-// the stored profile.
+// attached to the app user userID (empty: none). A login without a profile
+// (snsapi_base) keeps the stored one.
 func (s *WechatPublicAuthSvc) SaveLogin(ctx context.Context, db *gorm.DB, tok *AccessToken, info *UserInfo, userID string) error {
 	now := s.now()
 	m := &models.WechatPublicAuthModel{
@@ -385,7 +394,7 @@ func (s *WechatPublicAuthSvc) SaveLogin(ctx context.Context, db *gorm.DB, tok *A
 		return fmt.Errorf("wechat: login %s: %w", tok.OpenID, err)
 	}
 	var opts []models.UpsertOption
-	if !tok.HasScope("snsapi_userinfo") {
+	if !tok.FullProfile() {
 		opts = append(opts, models.PreserveProfile()) // a base login must not wipe a stored profile
 	}
 	if err := models.UpsertWechatUser(ctx, db, m, opts...); err != nil {

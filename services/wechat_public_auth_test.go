@@ -144,6 +144,7 @@ func TestGetUserInfo(t *testing.T) {
 		{"userinfo without unionid", plainUser, "snsapi_userinfo", "", "小明😀", 1},
 		{"userinfo with unionid", unionUser, "snsapi_userinfo", "u-union", "李雷", 1},
 		{"base scope never calls userinfo", unionUser, "snsapi_base", "", "", 0},
+		{"website app snsapi_login gets the profile", unionUser, "snsapi_login", "u-union", "李雷", 1},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -200,6 +201,37 @@ func TestBaseLoginKeepsProfile(t *testing.T) {
 	}
 	if m.Nickname != "李雷" || m.UnionID != "u-union" || m.Scope != "snsapi_base" {
 		t.Errorf("base login clobbered profile: %+v", m)
+	}
+}
+
+// TestWebsiteLoginReplacesProfile: a snsapi_login (website app) login is a
+// full profile, so unlike snsapi_base it updates the stored one.
+func TestWebsiteLoginReplacesProfile(t *testing.T) {
+	e := newEnv(t)
+	s := e.svc(WechatConfig{Scope: "snsapi_login"})
+	if _, err := s.GetUserInfo(t.Context(), e.sim.IssueCode(testAppID, unionUser.OpenID, "snsapi_login")); err != nil {
+		t.Fatal(err)
+	}
+	renamed := unionUser
+	renamed.Nickname = "李雷改名"
+	e.sim.AddUser(renamed)
+	if _, err := s.GetUserInfo(t.Context(), e.sim.IssueCode(testAppID, unionUser.OpenID, "snsapi_login")); err != nil {
+		t.Fatal(err)
+	}
+	m, err := models.FindWechatUser(t.Context(), e.db, testAppID, unionUser.OpenID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m.Nickname != "李雷改名" || m.UnionID != "u-union" || m.Scope != "snsapi_login" {
+		t.Errorf("row after a second website login: %+v", m)
+	}
+	for scope, want := range map[string]bool{"snsapi_base": false, "snsapi_userinfo": true, "snsapi_login": true, "snsapi_base,snsapi_login": true, "": false} {
+		if got := (&AccessToken{Scope: scope}).FullProfile(); got != want {
+			t.Errorf("FullProfile(%q) = %v, want %v", scope, got, want)
+		}
+	}
+	if err := (WechatConfig{AppID: "wx", AppSecret: "s", Scope: "snsapi_login"}).Validate(); err != nil {
+		t.Errorf("Validate snsapi_login: %v", err)
 	}
 }
 

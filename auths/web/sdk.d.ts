@@ -139,6 +139,90 @@ export interface LoginOptions {
   bind?: boolean;
 }
 
+/**
+ * Where a QR login stands, as `GET /auths/loginTypes/<Name>/qr/<ticket>`
+ * reports it:
+ *
+ * - `waiting`: the QR code is shown, nobody has scanned it yet.
+ * - `scanned`: a phone opened the link and is on the confirmation page.
+ * - `confirmed`: the person confirmed on the phone; this browser is logged in.
+ * - `denied`: the person tapped 取消 on the phone, or the app refused the
+ *   login (registration closed, the login hook). Final.
+ * - `expired`: the ticket's lifetime ran out before a confirmation. Final.
+ */
+export type QrLoginStatus = "waiting" | "scanned" | "confirmed" | "denied" | "expired";
+
+/** What {@link QrLoginOptions.onStatus} is told, on the ticket and at each change. */
+export interface QrLoginState {
+  /**
+   * The new status. First always `waiting`, with the ticket; then each
+   * status the server reports that differs from the last one. A newer
+   * server may report a status not listed in {@link QrLoginStatus}.
+   */
+  status: QrLoginStatus | (string & {});
+  /** The one-time ticket (letters and digits). */
+  ticket: string;
+  /**
+   * The link the phone must open, `<public url>/auths/loginTypes/<Name>/scan?ticket=<ticket>`:
+   * what the QR code encodes.
+   */
+  url: string;
+  /** The ticket's lifetime in seconds, as the server gave it (default 120). */
+  expiresIn: number;
+  /** When the ticket expires, in milliseconds since the epoch by this browser's clock (for a countdown). */
+  expiresAt: number;
+  /**
+   * An image of the QR code of {@link url}, drawn by the server:
+   * `/jit/qrcode.png?path=<path and query of url>`. Put it in an `<img src>`.
+   */
+  qrCodeUrl: string;
+}
+
+/** Options of {@link LoginTypeElement.qrLogin}. */
+export interface QrLoginOptions {
+  /**
+   * Called with the ticket (status `waiting`) once it exists, then at every
+   * change of status. An exception it throws ends the login: the promise
+   * rejects with it and polling stops.
+   */
+  onStatus?: (state: QrLoginState) => void;
+  /** Aborting it is the same as {@link QrLogin.cancel}. */
+  signal?: AbortSignal;
+  /**
+   * Seconds the server may hold each long poll before answering with an
+   * unchanged status: 0 to 25, default 25.
+   */
+  wait?: number;
+  /**
+   * Milliseconds to pause before each retry of a request that failed on
+   * the network or with HTTP 5xx or 429; its length is the number of
+   * retries, after which the login rejects with the last error. Default
+   * `[1000, 2000, 4000]`. A successful answer starts the count again.
+   */
+  retryDelays?: readonly number[];
+}
+
+/** A QR login in progress, as {@link LoginTypeElement.qrLogin} returns it. */
+export interface QrLogin {
+  /**
+   * Resolves with the logged-in user once the phone confirmed (the session
+   * cookie is then set for this browser). Rejects with a {@link JitError}
+   * whose `code` is `qr_denied` (declined on the phone or refused by the
+   * app), `qr_expired` (the QR code ran out: start a new qrLogin),
+   * `cancelled` ({@link cancel} or the signal), or the server's code for a
+   * refused ticket (`ticket_other_browser` 403, `ticket_not_found` 404,
+   * `ticket_used` 409), or with the last error after the retries of
+   * network errors ran out (`status` 0).
+   */
+  readonly promise: Promise<SessionUser>;
+  /**
+   * Stops the login: the request in flight is aborted, no further request
+   * is sent and `onStatus` is not called again; {@link promise} rejects with
+   * `code` `cancelled`. Does nothing once the login has ended.
+   */
+  cancel(): void;
+}
+
 /** Error thrown for a failed request or a response the SDK cannot use. */
 export declare class JitError extends Error {
   constructor(message: string, details?: { status?: number; code?: string; cause?: unknown });
@@ -190,6 +274,32 @@ export interface LoginTypeElement extends Element {
    *   error.
    */
   unbind(): Promise<void>;
+  /**
+   * Logs this browser (a desktop's, typically) in by a phone: shows a QR
+   * code that the person scans with WeChat and confirms on the phone. For
+   * login elements of a WeChat Official Account Type (`WechatPublicType`),
+   * which need no Open Platform account.
+   *
+   * 1. `POST /auths/loginTypes/<Name>/qr` makes a one-time ticket, bound to
+   *    this browser by a cookie; `onStatus` gets it with status `waiting`
+   *    and the {@link QrLoginState.qrCodeUrl} to show.
+   * 2. `GET /auths/loginTypes/<Name>/qr/<ticket>?wait=25&since=<status>` is
+   *    long-polled; each change is passed to `onStatus`.
+   * 3. The answer that says `confirmed` sets the session cookie; the promise
+   *    resolves with {@link App.session}'s user.
+   *
+   * Network errors and 5xx answers are retried (see
+   * {@link QrLoginOptions.retryDelays}). Only from a page of this site: the
+   * server refuses cross-site requests (403 `cross_site`).
+   *
+   * ```js
+   * const login = el.qrLogin({ onStatus: (s) => { if (s.status === "waiting") img.src = s.qrCodeUrl; } });
+   * const me = await login.promise;   // or login.cancel()
+   * ```
+   *
+   * @throws {TypeError} when `onStatus` is given and is not a function.
+   */
+  qrLogin(options?: QrLoginOptions): QrLogin;
   /** Same as the module-level {@link isWechatBrowser}. */
   isWechatBrowser(ua?: string | null): boolean;
   /** Same as the module-level {@link browserKind}. */

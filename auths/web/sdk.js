@@ -6,6 +6,7 @@
 //   const me = await app.session();          // null when logged out
 //   const devices = await app.sessions();    // this user's logins
 //   el.login({ bind: true });                // attach this WeChat to `me`
+//   const { promise, cancel } = el.qrLogin({ onStatus });  // desktop: log in by a phone scanning a QR
 //
 // A plain ES module without dependencies: it must load as-is from the server,
 // with no bundler, and also under Node for tests, so every browser global
@@ -132,6 +133,55 @@ async function httpError(res, what) {
   return new JitError(message, { status: res.status, code });
 }
 
+// qrLogin's statuses that end a login.
+const QR_FINAL = new Set(["confirmed", "denied", "expired"]);
+
+// The longest wait the server accepts for one long poll, in seconds.
+const QR_MAX_WAIT = 25;
+
+// A long poll that gets no answer this long after its wait is given up and
+// retried: a proxy may hold a dead connection open without failing it.
+const QR_POLL_GRACE_MS = 15000;
+
+// Pauses before the retries of a request that failed on the network or
+// with a 5xx; their count is the number of retries.
+const QR_RETRY_DELAYS = Object.freeze([1000, 2000, 4000]);
+
+function cancelledError() {
+  return new JitError("qrLogin: cancelled", { code: "cancelled" });
+}
+
+// Resolves after ms, or rejects at once when signal aborts.
+function sleep(ms, signal) {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(cancelledError());
+      return;
+    }
+    const onAbort = () => {
+      clearTimeout(timer);
+      reject(cancelledError());
+    };
+    const timer = setTimeout(() => {
+      signal.removeEventListener("abort", onAbort);
+      resolve();
+    }, ms);
+    signal.addEventListener("abort", onAbort, { once: true });
+  });
+}
+
+// The path and query of an absolute or site-relative URL: what
+// /jit/qrcode.png takes (it draws this site's origin in front).
+function pathAndQuery(url) {
+  const loc = currentLocation();
+  const u = new URL(url, loc && loc.href ? loc.href : "http://localhost/");
+  return u.pathname + u.search;
+}
+
+function isRetryable(res) {
+  return res.status >= 500 || res.status === 429;
+}
+
 /**
  * Creates an SDK instance bound to one server.
  *
@@ -235,6 +285,196 @@ export function createApp(options = {}) {
       if (!res.ok) throw await httpError(res, "unbind");
     }
 
+    // qrLogin: a login of this (desktop) browser by a phone that scans a
+    // QR code. See sdk.d.ts for the contract; the steps are
+    //   POST qr                           → {ticket, url, expiresIn} + a cookie
+    //   GET  qr/<ticket>?wait=&since=     → {status}, a long poll, repeated
+    //   GET  /auths/session               after "confirmed"
+    function qrLogin(options = {}) {
+      const onStatus = options.onStatus;
+      if (onStatus !== undefined && typeof onStatus !== "function") {
+        throw new TypeError("qrLogin: onStatus must be a function");
+      }
+      const waitOpt = Number(options.wait ?? QR_MAX_WAIT);
+      const wait = Number.isFinite(waitOpt) ? Math.min(QR_MAX_WAIT, Math.max(0, Math.floor(waitOpt))) : QR_MAX_WAIT;
+      const retryDelays = Array.isArray(options.retryDelays) ? options.retryDelays.map(Number) : QR_RETRY_DELAYS;
+      const signal = options.signal;
+      const path = `/${fullName.split(".").join("/")}`;
+
+      // Aborted by cancel() and when the login ends: stops the request in
+      // flight, a pause between retries, and every later step.
+      const stop = new AbortController();
+      let done = false;
+      let resolveLogin, rejectLogin;
+      const promise = new Promise((resolve, reject) => {
+        resolveLogin = resolve;
+        rejectLogin = reject;
+      });
+      const finish = (settle, value) => {
+        if (done) return;
+        done = true;
+        stop.abort();
+        if (signal) signal.removeEventListener("abort", cancel);
+        settle(value);
+      };
+      function cancel() {
+        finish(rejectLogin, cancelledError());
+      }
+
+      function checkStopped() {
+        if (stop.signal.aborted) throw cancelledError();
+      }
+
+      // One request with its own deadline, aborted too when the login stops.
+      async function send(route, init, what, timeoutMs) {
+        checkStopped();
+        const ctl = new AbortController();
+        const onStop = () => ctl.abort();
+        stop.signal.addEventListener("abort", onStop, { once: true });
+        const timer = timeoutMs > 0 ? setTimeout(() => ctl.abort(), timeoutMs) : undefined;
+        try {
+          const res = await request(route, { ...init, signal: ctl.signal }, what);
+          // The body is read here, under the same deadline: a long poll's
+          // answer can stall after its headers too.
+          const text = await res.text().catch((err) => {
+            throw new JitError(`${what}: network error`, { cause: err });
+          });
+          return { status: res.status, ok: res.ok, text };
+        } finally {
+          clearTimeout(timer);
+          stop.signal.removeEventListener("abort", onStop);
+        }
+      }
+
+      // send, retried after network errors and 5xx answers with the pauses
+      // of retryDelays; other answers are the caller's to judge.
+      async function sendWithRetries(route, init, what, timeoutMs) {
+        for (let attempt = 0; ; attempt++) {
+          let failure;
+          try {
+            const res = await send(route, init, what, timeoutMs);
+            if (!isRetryable(res)) return res;
+            failure = errorOf(res, what);
+          } catch (err) {
+            checkStopped();
+            failure = err;
+          }
+          if (attempt >= retryDelays.length) throw failure;
+          await sleep(retryDelays[attempt], stop.signal);
+        }
+      }
+
+      function parse(res) {
+        if (!res.text) return undefined;
+        try {
+          return JSON.parse(res.text);
+        } catch {
+          return undefined;
+        }
+      }
+
+      function errorOf(res, what) {
+        const body = parse(res);
+        const message = body && typeof body.message === "string" && body.message ? body.message : `${what}: HTTP ${res.status}`;
+        const code = body && body.code != null ? String(body.code) : "";
+        return new JitError(message, { status: res.status, code });
+      }
+
+      function emit(info) {
+        checkStopped();
+        if (onStatus) onStatus({ ...info });
+      }
+
+      // The session the confirmed ticket started, retried like the polls:
+      // the cookie is set, only the answer is missing.
+      async function signedInUser() {
+        for (let attempt = 0; ; attempt++) {
+          checkStopped();
+          try {
+            const user = await session();
+            checkStopped();
+            return user;
+          } catch (err) {
+            checkStopped();
+            const retryable = err instanceof JitError && (err.status === 0 || err.status >= 500);
+            if (!retryable || attempt >= retryDelays.length) throw err;
+          }
+          await sleep(retryDelays[attempt], stop.signal);
+        }
+      }
+
+      async function run() {
+        // The ticket. The cookie that comes with it binds it to this browser.
+        const created = await sendWithRetries(`${path}/qr`, { method: "POST" }, "qrLogin", 0);
+        if (!created.ok) throw errorOf(created, "qrLogin");
+        const t = parse(created);
+        if (!t || typeof t.ticket !== "string" || !t.ticket || typeof t.url !== "string" || !t.url) {
+          throw new JitError("qrLogin: response has no ticket and url", { status: created.status });
+        }
+        const expiresIn = Number(t.expiresIn) > 0 ? Number(t.expiresIn) : 120;
+        const info = {
+          ticket: t.ticket,
+          url: t.url,
+          expiresIn,
+          expiresAt: Date.now() + expiresIn * 1000,
+          qrCodeUrl: `${baseUrl}/jit/qrcode.png?path=${encodeURIComponent(pathAndQuery(t.url))}`,
+        };
+        let status = "waiting";
+        emit({ status, ...info });
+
+        const pollRoute = `${path}/qr/${encodeURIComponent(t.ticket)}`;
+        for (;;) {
+          const res = await sendWithRetries(
+            `${pollRoute}?wait=${wait}&since=${encodeURIComponent(status)}`,
+            { method: "GET", cache: "no-store" },
+            "qrLogin",
+            wait * 1000 + QR_POLL_GRACE_MS,
+          );
+          if (res.status === 409) {
+            // ticket_used: confirmed and spent. When the answer that said
+            // "confirmed" was lost on the way, this browser has the session.
+            const err = errorOf(res, "qrLogin");
+            const user = await signedInUser();
+            if (!user) throw err;
+            emit({ status: "confirmed", ...info });
+            return user;
+          }
+          if (!res.ok) throw errorOf(res, "qrLogin");
+          const body = parse(res);
+          if (!body || typeof body.status !== "string" || !body.status) {
+            throw new JitError("qrLogin: response has no status", { status: res.status });
+          }
+          if (body.status !== status) {
+            status = body.status;
+            emit({ status, ...info });
+          }
+          if (!QR_FINAL.has(status)) continue;
+          if (status === "denied") {
+            throw new JitError("qrLogin: the login was declined on the phone", { status: res.status, code: "qr_denied" });
+          }
+          if (status === "expired") {
+            throw new JitError("qrLogin: the QR code expired", { status: res.status, code: "qr_expired" });
+          }
+          const user = await signedInUser();
+          if (!user) {
+            throw new JitError("qrLogin: confirmed, but this browser has no session", { status: 401, code: "not_logged_in" });
+          }
+          return user;
+        }
+      }
+
+      if (signal && signal.aborted) {
+        cancel();
+      } else {
+        if (signal) signal.addEventListener("abort", cancel, { once: true });
+        run().then(
+          (user) => finish(resolveLogin, user),
+          (err) => finish(rejectLogin, err),
+        );
+      }
+      return Object.freeze({ promise, cancel });
+    }
+
     return Object.freeze({
       fullName,
       loginUrl,
@@ -246,6 +486,7 @@ export function createApp(options = {}) {
         loc.assign(loginUrl(redirectUrl, options));
       },
       unbind,
+      qrLogin,
       isWechatBrowser,
       browserKind,
       session,

@@ -595,3 +595,356 @@ test("works without fetch: rejects instead of throwing synchronously", async () 
   assert.ok(pending instanceof Promise);
   await assert.rejects(pending, JitError);
 });
+
+describe("qrLogin", () => {
+  const NAME = "auths.loginTypes.MyWechatLogin";
+  const ROUTE = "/auths/loginTypes/MyWechatLogin";
+  const TICKET = "T0ticket1";
+  const SCAN_URL = `https://h5.example.com${ROUTE}/scan?ticket=${TICKET}`;
+  const USER = { userId: "u1", nickname: "小明😀", openid: "o1", headimgurl: "", loginType: NAME, identities: [] };
+  const NO_RETRY_PAUSE = [0, 0, 0];
+
+  function json(status, body) {
+    return new Response(status === 204 ? null : JSON.stringify(body), {
+      status,
+      headers: { "Content-Type": "application/json" },
+    });
+  }
+
+  // A fake server for the QR routes. polls is a list of answers to the
+  // long polls, in order: a status string (200 {status}), a Response, an
+  // Error (thrown, a network error) or "hang" (answers only when aborted).
+  // Each call is recorded with its URL, init and the wait/since params.
+  function qrServer({ polls = [], created, session = USER, sessionStatus } = {}) {
+    const calls = [];
+    const queue = [...polls];
+    const fn = async (url, init = {}) => {
+      const call = { url, init, method: init.method ?? "GET" };
+      calls.push(call);
+      const u = new URL(url, "http://test.invalid");
+      if (call.method === "POST" && u.pathname.endsWith("/qr")) {
+        return created ?? json(201, { ticket: TICKET, url: SCAN_URL, expiresIn: 120 });
+      }
+      if (u.pathname === "/auths/session" || u.pathname.endsWith("/auths/session")) {
+        if (sessionStatus) return json(sessionStatus, { code: "x", message: "x" });
+        return session ? json(200, session) : json(401, { code: "not_logged_in", message: "请先登录。" });
+      }
+      if (u.pathname.includes("/qr/")) {
+        call.wait = u.searchParams.get("wait");
+        call.since = u.searchParams.get("since");
+        const next = queue.length ? queue.shift() : "hang";
+        if (next === "hang") {
+          return new Promise((_, reject) => {
+            const sig = init.signal;
+            if (!sig) return;
+            const fail = () => reject(new DOMException("The operation was aborted.", "AbortError"));
+            if (sig.aborted) fail();
+            else sig.addEventListener("abort", fail, { once: true });
+          });
+        }
+        if (next instanceof Error) throw next;
+        if (next instanceof Response) return next;
+        return json(200, { status: next });
+      }
+      return json(404, { code: "not_found", message: "no route" });
+    };
+    fn.calls = calls;
+    fn.polls = () => calls.filter((c) => c.url.includes("/qr/"));
+    return fn;
+  }
+
+  function start(f, opts = {}, appOptions = {}) {
+    const states = [];
+    const el = createApp({ fetch: f, ...appOptions }).getElement(NAME);
+    const login = el.qrLogin({ onStatus: (s) => states.push(s), retryDelays: NO_RETRY_PAUSE, ...opts });
+    return { login, states };
+  }
+
+  // Lets pending promise callbacks and zero-delay timers run.
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 5));
+
+  test("POSTs qr, then long-polls the ticket with wait=25 and since=<last status>", async () => {
+    const f = qrServer({ polls: ["scanned", "confirmed"] });
+    const { login } = start(f);
+    assert.deepEqual(await login.promise, USER);
+
+    assert.equal(f.calls[0].url, `${ROUTE}/qr`);
+    assert.equal(f.calls[0].method, "POST");
+    assert.equal(f.calls[0].init.credentials, "same-origin");
+    assert.equal(f.calls[0].init.headers.Accept, "application/json");
+
+    const polls = f.polls();
+    assert.deepEqual(
+      polls.map((c) => c.url),
+      [`${ROUTE}/qr/${TICKET}?wait=25&since=waiting`, `${ROUTE}/qr/${TICKET}?wait=25&since=scanned`],
+    );
+    for (const p of polls) {
+      assert.equal(p.method, "GET");
+      assert.equal(p.init.cache, "no-store");
+      assert.equal(p.init.credentials, "same-origin");
+      assert.ok(p.init.signal instanceof AbortSignal, "polls can be aborted");
+    }
+    // After confirmed: the session, and nothing else.
+    assert.equal(f.calls.at(-1).url, "/auths/session");
+    assert.equal(f.calls.length, 4);
+  });
+
+  test("waiting → scanned → confirmed: onStatus sees each change once and the promise gets the session user", async () => {
+    // An unchanged answer (the wait ran out) is not a change.
+    const f = qrServer({ polls: ["waiting", "waiting", "scanned", "scanned", "confirmed"] });
+    const { login, states } = start(f);
+    const user = await login.promise;
+    assert.equal(user.nickname, "小明😀");
+    assert.deepEqual(user.identities, []);
+
+    assert.deepEqual(states.map((s) => s.status), ["waiting", "scanned", "confirmed"]);
+    const first = states[0];
+    assert.equal(first.ticket, TICKET);
+    assert.equal(first.url, SCAN_URL);
+    assert.equal(first.expiresIn, 120);
+    assert.ok(Math.abs(first.expiresAt - (Date.now() + 120_000)) < 5000, `expiresAt ${first.expiresAt}`);
+    // The QR image of the scan link: its path and query, on this site.
+    assert.equal(first.qrCodeUrl, `/jit/qrcode.png?path=${encodeURIComponent(`${ROUTE}/scan?ticket=${TICKET}`)}`);
+    for (const s of states) {
+      assert.equal(s.ticket, TICKET);
+      assert.equal(s.qrCodeUrl, first.qrCodeUrl);
+    }
+    // since= follows the last status seen.
+    assert.deepEqual(f.polls().map((c) => c.since), ["waiting", "waiting", "waiting", "scanned", "scanned"]);
+    assert.ok(f.polls().every((c) => c.wait === "25"));
+  });
+
+  test("onStatus is called with the ticket before the first poll", async () => {
+    let pollsAtFirstStatus = -1;
+    const f = qrServer({ polls: ["confirmed"] });
+    const el = createApp({ fetch: f }).getElement(NAME);
+    await el.qrLogin({
+      retryDelays: NO_RETRY_PAUSE,
+      onStatus: (s) => {
+        if (s.status === "waiting") pollsAtFirstStatus = f.polls().length;
+      },
+    }).promise;
+    assert.equal(pollsAtFirstStatus, 0);
+  });
+
+  test("baseUrl prefixes every route and the QR image; the QR path keeps the public URL's path", async () => {
+    const url = `https://h5.example.com/app${ROUTE}/scan?ticket=${TICKET}`;
+    const f = qrServer({ polls: ["confirmed"], created: json(201, { ticket: TICKET, url, expiresIn: 60 }) });
+    const { login, states } = start(f, {}, { baseUrl: "/app/" });
+    await login.promise;
+    assert.equal(f.calls[0].url, `/app${ROUTE}/qr`);
+    assert.equal(f.polls()[0].url, `/app${ROUTE}/qr/${TICKET}?wait=25&since=waiting`);
+    assert.equal(f.calls.at(-1).url, "/app/auths/session");
+    assert.equal(states[0].qrCodeUrl, `/app/jit/qrcode.png?path=${encodeURIComponent(`/app${ROUTE}/scan?ticket=${TICKET}`)}`);
+    assert.equal(states[0].expiresIn, 60);
+  });
+
+  test("denied rejects with qr_denied and stops polling", async () => {
+    const f = qrServer({ polls: ["scanned", "denied", "confirmed"] });
+    const { login, states } = start(f);
+    await assert.rejects(login.promise, (err) => err instanceof JitError && err.code === "qr_denied");
+    assert.deepEqual(states.map((s) => s.status), ["waiting", "scanned", "denied"]);
+    await settle();
+    assert.equal(f.polls().length, 2);
+    assert.ok(!f.calls.some((c) => c.url.includes("/auths/session")), "no session request after denied");
+  });
+
+  test("expired rejects with qr_expired and stops polling", async () => {
+    const f = qrServer({ polls: ["waiting", "expired", "waiting"] });
+    const { login, states } = start(f);
+    await assert.rejects(login.promise, (err) => err instanceof JitError && err.code === "qr_expired");
+    assert.deepEqual(states.map((s) => s.status), ["waiting", "expired"]);
+    await settle();
+    assert.equal(f.polls().length, 2);
+  });
+
+  test("cancel() aborts the poll in flight, rejects with cancelled and polls no more", async () => {
+    const f = qrServer({ polls: ["scanned", "hang"] });
+    const { login, states } = start(f);
+    while (f.polls().length < 2) await settle();
+    const inFlight = f.polls()[1];
+    assert.equal(inFlight.since, "scanned");
+    assert.equal(inFlight.init.signal.aborted, false);
+
+    login.cancel();
+    await assert.rejects(login.promise, (err) => err instanceof JitError && err.code === "cancelled");
+    assert.equal(inFlight.init.signal.aborted, true, "the long poll was aborted");
+    await settle();
+    await settle();
+    assert.equal(f.polls().length, 2, "no poll after cancel");
+    assert.deepEqual(states.map((s) => s.status), ["waiting", "scanned"]);
+    login.cancel(); // a second cancel is harmless
+  });
+
+  test("cancel() after a result changes nothing", async () => {
+    const f = qrServer({ polls: ["confirmed"] });
+    const { login } = start(f);
+    assert.deepEqual(await login.promise, USER);
+    login.cancel();
+    assert.deepEqual(await login.promise, USER);
+  });
+
+  test("an AbortSignal cancels like cancel(); an aborted one sends nothing", async () => {
+    const f = qrServer({ polls: ["hang"] });
+    const ctl = new AbortController();
+    const { login } = start(f, { signal: ctl.signal });
+    while (f.polls().length < 1) await settle();
+    ctl.abort();
+    await assert.rejects(login.promise, { code: "cancelled" });
+    assert.equal(f.polls()[0].init.signal.aborted, true);
+
+    const g = qrServer();
+    const { login: never, states } = start(g, { signal: AbortSignal.abort() });
+    await assert.rejects(never.promise, { code: "cancelled" });
+    await settle();
+    assert.equal(g.calls.length, 0);
+    assert.equal(states.length, 0);
+  });
+
+  test("cancel during the pause before a retry", async () => {
+    const f = qrServer({ polls: [new TypeError("Failed to fetch"), "confirmed"] });
+    const { login } = start(f, { retryDelays: [60_000] });
+    while (f.polls().length < 1) await settle();
+    login.cancel();
+    await assert.rejects(login.promise, { code: "cancelled" });
+    await settle();
+    assert.equal(f.polls().length, 1);
+  });
+
+  test("network errors and 5xx answers are retried, then the login goes on", async () => {
+    const down = new TypeError("Failed to fetch");
+    const f = qrServer({
+      polls: [down, json(502, { code: "bad_gateway", message: "x" }), "scanned", down, down, down, "confirmed"],
+    });
+    const { login, states } = start(f);
+    assert.deepEqual(await login.promise, USER);
+    assert.deepEqual(states.map((s) => s.status), ["waiting", "scanned", "confirmed"]);
+    // A retry asks the same question.
+    assert.deepEqual(f.polls().map((c) => c.since), ["waiting", "waiting", "waiting", "scanned", "scanned", "scanned", "scanned"]);
+  });
+
+  test("a network error that persists rejects after the retries, with the cause", async () => {
+    const down = new TypeError("Failed to fetch");
+    const f = qrServer({ polls: [down, down, down, down, "confirmed"] });
+    const { login } = start(f, { retryDelays: [0, 1] });
+    await assert.rejects(login.promise, (err) => err instanceof JitError && err.status === 0 && err.cause === down);
+    assert.equal(f.polls().length, 3, "one try and two retries");
+  });
+
+  test("creating the ticket is retried on network errors too", async () => {
+    let posts = 0;
+    const inner = qrServer({ polls: ["confirmed"] });
+    const f = async (url, init) => {
+      if (init.method === "POST" && posts++ === 0) throw new TypeError("Failed to fetch");
+      return inner(url, init);
+    };
+    const el = createApp({ fetch: f }).getElement(NAME);
+    assert.deepEqual(await el.qrLogin({ retryDelays: [0] }).promise, USER);
+    assert.equal(posts, 2);
+  });
+
+  test("a refused ticket request rejects with the server's code, without retries", async () => {
+    const f = qrServer({ created: json(403, { code: "cross_site", message: "只能在本站页面上进行这个操作。" }) });
+    const { login, states } = start(f);
+    await assert.rejects(login.promise, { name: "JitError", status: 403, code: "cross_site", message: "只能在本站页面上进行这个操作。" });
+    assert.equal(f.calls.length, 1);
+    assert.equal(states.length, 0);
+  });
+
+  test("a ticket answer without ticket or url rejects", async () => {
+    const f = qrServer({ created: json(201, { expiresIn: 120 }) });
+    await assert.rejects(start(f).login.promise, JitError);
+  });
+
+  test("the server's refusals of a poll reject with their codes, without retries", async () => {
+    const cases = [
+      [403, "ticket_other_browser", "这个二维码是在另一个浏览器里生成的。"],
+      [404, "ticket_not_found", "二维码不存在。"],
+    ];
+    for (const [status, code, message] of cases) {
+      const f = qrServer({ polls: [json(status, { code, message }), "confirmed"] });
+      const { login } = start(f);
+      await assert.rejects(login.promise, { name: "JitError", status, code, message });
+      assert.equal(f.polls().length, 1, code);
+    }
+  });
+
+  test("409 ticket_used: the confirmed answer was lost, and the session is there", async () => {
+    const f = qrServer({ polls: ["scanned", json(409, { code: "ticket_used", message: "二维码已经用过了。" })] });
+    const { login, states } = start(f);
+    assert.deepEqual(await login.promise, USER);
+    assert.deepEqual(states.map((s) => s.status), ["waiting", "scanned", "confirmed"]);
+  });
+
+  test("409 ticket_used without a session rejects with ticket_used", async () => {
+    const f = qrServer({ session: null, polls: [json(409, { code: "ticket_used", message: "二维码已经用过了。" })] });
+    await assert.rejects(start(f).login.promise, { status: 409, code: "ticket_used" });
+  });
+
+  test("confirmed without a session cookie rejects with not_logged_in", async () => {
+    const f = qrServer({ session: null, polls: ["confirmed"] });
+    await assert.rejects(start(f).login.promise, { code: "not_logged_in" });
+  });
+
+  test("the session request after confirmed is retried on a 5xx", async () => {
+    let sessions = 0;
+    const inner = qrServer({ polls: ["confirmed"] });
+    const f = async (url, init) => {
+      if (url === "/auths/session" && sessions++ === 0) return json(503, { code: "database_unavailable", message: "x" });
+      return inner(url, init);
+    };
+    const el = createApp({ fetch: f }).getElement(NAME);
+    assert.deepEqual(await el.qrLogin({ retryDelays: [0] }).promise, USER);
+    assert.equal(sessions, 2);
+  });
+
+  test("an answer without a status rejects", async () => {
+    const f = qrServer({ polls: [json(200, { nope: true })] });
+    await assert.rejects(start(f).login.promise, JitError);
+  });
+
+  test("an exception in onStatus ends the login with it", async () => {
+    const f = qrServer({ polls: ["scanned", "confirmed"] });
+    const boom = new Error("boom");
+    const el = createApp({ fetch: f }).getElement(NAME);
+    const login = el.qrLogin({
+      retryDelays: NO_RETRY_PAUSE,
+      onStatus: (s) => {
+        if (s.status === "scanned") throw boom;
+      },
+    });
+    await assert.rejects(login.promise, (err) => err === boom);
+    await settle();
+    assert.equal(f.polls().length, 1);
+  });
+
+  test("wait is sent as given, clamped to 0..25", async () => {
+    for (const [given, sent] of [[0, "0"], [10, "10"], [100, "25"], [-3, "0"], ["x", "25"]]) {
+      const f = qrServer({ polls: ["confirmed"] });
+      await start(f, { wait: given }).login.promise;
+      assert.equal(f.polls()[0].wait, sent, `wait ${given}`);
+    }
+  });
+
+  test("the ticket stays inside its path segment", async () => {
+    const odd = "a/b?c#d";
+    const f = qrServer({ polls: ["confirmed"], created: json(201, { ticket: odd, url: SCAN_URL, expiresIn: 120 }) });
+    await start(f).login.promise;
+    assert.equal(f.polls()[0].url, `${ROUTE}/qr/${encodeURIComponent(odd)}?wait=25&since=waiting`);
+  });
+
+  test("a non-function onStatus is a TypeError, before any request", () => {
+    const f = qrServer();
+    assert.throws(() => createApp({ fetch: f }).getElement(NAME).qrLogin({ onStatus: "nope" }), TypeError);
+    assert.equal(f.calls.length, 0);
+  });
+
+  test("the returned handle is frozen and has promise and cancel", async () => {
+    const f = qrServer({ polls: ["confirmed"] });
+    const login = createApp({ fetch: f }).getElement(NAME).qrLogin();
+    assert.ok(Object.isFrozen(login));
+    assert.ok(login.promise instanceof Promise);
+    assert.equal(typeof login.cancel, "function");
+    await login.promise;
+  });
+});

@@ -44,7 +44,8 @@ func TestTypesDeclareTheMethods(t *testing.T) {
 	}
 	methods := []string{
 		"getElement", "session", "sessions", "endSession", "logout", "elements", // App
-		"loginUrl", "login", "unbind", "isWechatBrowser", "browserKind", // LoginTypeElement
+		"loginUrl", "login", "unbind", "qrLogin", "isWechatBrowser", "browserKind", // LoginTypeElement
+		"cancel", // QrLogin
 	}
 	for _, m := range methods {
 		if !bytes.Contains(js, []byte(m)) {
@@ -65,7 +66,8 @@ func TestTypesDeclareTheMethods(t *testing.T) {
 			t.Errorf("sdk.d.ts: %s has no doc comment", m)
 		}
 	}
-	for _, typ := range []string{"interface SessionUser", "interface SessionInfo", "interface Identity", "interface LoginOptions", "interface LogoutOptions"} {
+	for _, typ := range []string{"interface SessionUser", "interface SessionInfo", "interface Identity", "interface LoginOptions", "interface LogoutOptions",
+		"interface QrLoginOptions", "interface QrLoginState", "interface QrLogin ", "type QrLoginStatus"} {
 		if !bytes.Contains(dts, []byte(typ)) {
 			t.Errorf("sdk.d.ts has no %s", typ)
 		}

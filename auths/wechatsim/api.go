@@ -90,6 +90,13 @@ func hasScope(scopes, want string) bool {
 	return false
 }
 
+// fullScope reports whether a grant of scopes may call /sns/userinfo and
+// carries the unionid: snsapi_userinfo (Official Account) and snsapi_login
+// (website app QR login) do, snsapi_base does not.
+func fullScope(scopes string) bool {
+	return hasScope(scopes, "snsapi_userinfo") || hasScope(scopes, "snsapi_login")
+}
+
 func (s *Server) handleAccessToken(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	appID, secret, code := q.Get("appid"), q.Get("secret"), q.Get("code")
@@ -142,7 +149,7 @@ func (s *Server) handleAccessToken(w http.ResponseWriter, r *http.Request) {
 		OpenID:       openID,
 		Scope:        c.scope,
 	}
-	if hasScope(c.scope, "snsapi_userinfo") {
+	if fullScope(c.scope) {
 		resp.UnionID = u.UnionID
 	}
 	if u.Snapshot {
@@ -275,7 +282,7 @@ func (s *Server) handleUserInfo(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	if !hasScope(t.scope, "snsapi_userinfo") {
+	if !fullScope(t.scope) {
 		s.fail(w, 48001)
 		return
 	}

@@ -32,7 +32,39 @@ func validState(st string) bool {
 	return true
 }
 
-func (s *Server) validateAuthorize(v url.Values) (authorizeParams, *pageError) {
+// consentPage is one of the simulator's consent pages: the Official
+// Account authorize page (网页授权, inside WeChat) or the website app's QR
+// login page (网站应用 扫码登录, in a desktop browser). The real QR page shows
+// a QR code the person scans with WeChat and confirms on the phone; the
+// simulator lists its users to pick instead.
+type consentPage struct {
+	path string // route relative to the base path
+	qr   bool
+	// scopeError is WeChat's answer to a scope this page does not take.
+	scopeError func(scope string) *pageError
+}
+
+var (
+	authorizePage = consentPage{path: "/connect/oauth2/authorize", scopeError: func(scope string) *pageError {
+		switch scope {
+		case "":
+			return &pageError{10010, "scope为空"}
+		case "snsapi_base", "snsapi_userinfo":
+			return nil
+		}
+		return &pageError{10005, "此公众号并没有这些scope的权限"}
+	}}
+	qrConnectPage = consentPage{path: "/connect/qrconnect", qr: true, scopeError: func(scope string) *pageError {
+		if scope == "snsapi_login" {
+			return nil
+		}
+		// What open.weixin.qq.com/connect/qrconnect shows for any other
+		// scope (snsapi_userinfo is the usual mistake), with no errcode.
+		return &pageError{0, "Scope参数错误或没有Scope权限"}
+	}}
+)
+
+func (s *Server) validateAuthorize(v url.Values, pg consentPage) (authorizeParams, *pageError) {
 	p := authorizeParams{
 		AppID:        v.Get("appid"),
 		RedirectURI:  v.Get("redirect_uri"),
@@ -50,10 +82,8 @@ func (s *Server) validateAuthorize(v url.Values) (authorizeParams, *pageError) {
 		return p, &pageError{10016, "appid无效"}
 	case p.RedirectURI == "":
 		return p, &pageError{10011, "redirect_uri参数错误"}
-	case p.Scope == "":
-		return p, &pageError{10010, "scope为空"}
-	case p.Scope != "snsapi_base" && p.Scope != "snsapi_userinfo":
-		return p, &pageError{10005, "此公众号并没有这些scope的权限"}
+	case pg.scopeError(p.Scope) != nil:
+		return p, pg.scopeError(p.Scope)
 	case p.State == "":
 		return p, &pageError{10013, "state参数为空"}
 	case !validState(p.State):
@@ -98,24 +128,34 @@ type pageData struct {
 	Users  []pageUser
 	Action string
 	Silent bool
+	QR     bool // the website app's QR login page
 	Error  *pageError
 }
 
-func (s *Server) handleAuthorizePage(w http.ResponseWriter, r *http.Request) {
-	p, perr := s.validateAuthorize(r.URL.Query())
-	if perr != nil {
-		s.renderError(w, perr)
-		return
+// showPage serves GET of a consent page.
+func (s *Server) showPage(pg consentPage) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		p, perr := s.validateAuthorize(r.URL.Query(), pg)
+		if perr != nil {
+			s.renderError(w, perr)
+			return
+		}
+		s.renderPage(w, pg, p, nil)
 	}
-	s.renderPage(w, p, nil)
 }
 
-func (s *Server) handleAuthorizeSubmit(w http.ResponseWriter, r *http.Request) {
+// submitPage serves POST of a consent page: the person picked a user (or
+// typed a nickname), or refused.
+func (s *Server) submitPage(pg consentPage) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) { s.submit(w, r, pg) }
+}
+
+func (s *Server) submit(w http.ResponseWriter, r *http.Request, pg consentPage) {
 	if err := r.ParseForm(); err != nil {
 		s.renderError(w, &pageError{0, "请求格式错误"})
 		return
 	}
-	p, perr := s.validateAuthorize(r.PostForm)
+	p, perr := s.validateAuthorize(r.PostForm, pg)
 	if perr != nil {
 		s.renderError(w, perr)
 		return
@@ -127,7 +167,7 @@ func (s *Server) handleAuthorizeSubmit(w http.ResponseWriter, r *http.Request) {
 	openID := r.PostForm.Get("openid")
 	if nick := strings.TrimSpace(r.PostForm.Get("nickname")); r.PostForm.Get("action") == "custom" && nick != "" {
 		if len([]rune(nick)) > 32 {
-			s.renderPage(w, p, &pageError{0, "昵称过长（最多32个字）"})
+			s.renderPage(w, pg, p, &pageError{0, "昵称过长（最多32个字）"})
 			return
 		}
 		s.mu.Lock()
@@ -141,7 +181,7 @@ func (s *Server) handleAuthorizeSubmit(w http.ResponseWriter, r *http.Request) {
 	_, ok := s.userLocked(openID)
 	s.mu.Unlock()
 	if !ok {
-		s.renderPage(w, p, &pageError{0, "请选择一个用户或输入昵称"})
+		s.renderPage(w, pg, p, &pageError{0, "请选择一个用户或输入昵称"})
 		return
 	}
 	code := s.IssueCode(p.AppID, openID, p.Scope)
@@ -149,9 +189,9 @@ func (s *Server) handleAuthorizeSubmit(w http.ResponseWriter, r *http.Request) {
 	http.Redirect(w, r, callbackURL(p.RedirectURI, code, p.State), http.StatusFound)
 }
 
-func (s *Server) renderPage(w http.ResponseWriter, p authorizeParams, perr *pageError) {
+func (s *Server) renderPage(w http.ResponseWriter, pg consentPage, p authorizeParams, perr *pageError) {
 	users := s.Users()
-	data := pageData{Params: p, Action: s.mount + s.base + "/connect/oauth2/authorize", Silent: p.Scope == "snsapi_base", Error: perr}
+	data := pageData{Params: p, Action: s.mount + s.base + pg.path, Silent: p.Scope == "snsapi_base", QR: pg.qr, Error: perr}
 	for _, u := range users {
 		av := u.HeadImgURL
 		if strings.HasPrefix(av, "/") {
@@ -201,7 +241,7 @@ var avatarColours = []string{"#07c160", "#1989fa", "#ff976a", "#ee0a24", "#7232d
 const pageHead = `<!DOCTYPE html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width,initial-scale=1,maximum-scale=1">
-<title>微信授权（模拟器）</title>
+<title>{{block "title" .}}微信授权（模拟器）{{end}}</title>
 <style>
 body{margin:0;font-family:-apple-system,"PingFang SC","Microsoft YaHei",sans-serif;background:#ededed;color:#191919}
 .wrap{max-width:480px;margin:0 auto;padding:24px 16px}
@@ -218,9 +258,9 @@ input[type=text]{width:100%;box-sizing:border-box;padding:10px;font-size:16px;bo
 .err{color:#fa5151;text-align:center;margin:8px 0}
 </style></head><body><div class="wrap">`
 
-var authorizeTmpl = template.Must(template.New("authorize").Parse(pageHead + `
-<h1 id="wx-title">{{if .Silent}}静默授权（snsapi_base）{{else}}申请获取你的昵称、头像{{end}}</h1>
-<div class="sub">微信网页授权模拟器 · AppID <span id="wx-appid">{{.Params.AppID}}</span></div>
+var authorizeTmpl = template.Must(template.Must(template.New("authorize").Parse(pageHead + `
+<h1 id="wx-title">{{if .QR}}微信扫码登录（模拟）{{else if .Silent}}静默授权（snsapi_base）{{else}}申请获取你的昵称、头像{{end}}</h1>
+<div class="sub">{{if .QR}}网站应用扫码登录模拟器：真实页面是一张二维码，用手机微信扫码并确认；这里直接选择扫码的人{{else}}微信网页授权模拟器{{end}} · AppID <span id="wx-appid">{{.Params.AppID}}</span></div>
 {{with .Error}}<p class="err" id="wx-error">{{.Msg}}</p>{{end}}
 <form method="post" action="{{.Action}}" id="wx-form">
 <input type="hidden" name="appid" value="{{.Params.AppID}}">
@@ -240,7 +280,7 @@ var authorizeTmpl = template.Must(template.New("authorize").Parse(pageHead + `
 </div>
 <button type="submit" class="btn deny" name="action" value="deny" id="wx-deny" formnovalidate>拒绝</button>
 </form>
-</div></body></html>`))
+</div></body></html>`)).Parse(`{{define "title"}}{{if .QR}}微信扫码登录（模拟）{{else}}微信授权（模拟器）{{end}}{{end}}`))
 
 var errorTmpl = template.Must(template.New("error").Parse(pageHead + `
 <div class="card" id="wx-error"{{if .Code}} data-errcode="{{.Code}}"{{end}}>

@@ -1,7 +1,9 @@
 // Package wechatsim simulates WeChat Official Account web authorization
 // (网页授权): the authorize page on open.weixin.qq.com and the sns API on
-// api.weixin.qq.com. It serves as the httptest fake in tests and as the
-// dev-mode simulator mounted in the real server.
+// api.weixin.qq.com. It also plays the Open Platform website app's QR login
+// page (/connect/qrconnect, scope snsapi_login), listing its users where the
+// real page shows a QR code. It serves as the httptest fake in tests and as
+// the dev-mode simulator mounted in the real server.
 //
 // Avatars: a User whose HeadImgURL starts with "/" is treated as a path
 // relative to the simulator's base path; /sns/userinfo turns it into an
@@ -41,6 +43,7 @@ const (
 // Endpoint names used by Fault.Endpoint and Calls.
 const (
 	EndpointAuthorize    = "authorize"
+	EndpointQRConnect    = "qrconnect" // the website app's QR login page
 	EndpointAccessToken  = "access_token"
 	EndpointRefreshToken = "refresh_token"
 	EndpointAuth         = "auth"
@@ -78,7 +81,8 @@ func (u User) OpenIDIn(appID string) string {
 	return u.OpenID
 }
 
-// App is an Official Account known to the simulator.
+// App is an app known to the simulator: an Official Account or an Open
+// Platform website app (the simulator treats them alike).
 type App struct {
 	AppID  string
 	Secret string
@@ -206,8 +210,10 @@ func New(opts ...Option) *Server {
 		}
 	}
 	mux := http.NewServeMux()
-	mux.HandleFunc("GET /connect/oauth2/authorize", s.counted(EndpointAuthorize, s.handleAuthorizePage))
-	mux.HandleFunc("POST /connect/oauth2/authorize", s.counted(EndpointAuthorize, s.handleAuthorizeSubmit))
+	mux.HandleFunc("GET /connect/oauth2/authorize", s.counted(EndpointAuthorize, s.showPage(authorizePage)))
+	mux.HandleFunc("POST /connect/oauth2/authorize", s.counted(EndpointAuthorize, s.submitPage(authorizePage)))
+	mux.HandleFunc("GET /connect/qrconnect", s.counted(EndpointQRConnect, s.showPage(qrConnectPage)))
+	mux.HandleFunc("POST /connect/qrconnect", s.counted(EndpointQRConnect, s.submitPage(qrConnectPage)))
 	mux.HandleFunc("GET /sns/oauth2/access_token", s.counted(EndpointAccessToken, s.handleAccessToken))
 	mux.HandleFunc("GET /sns/oauth2/refresh_token", s.counted(EndpointRefreshToken, s.handleRefreshToken))
 	mux.HandleFunc("GET /sns/auth", s.counted(EndpointAuth, s.handleAuth))

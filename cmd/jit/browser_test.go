@@ -455,7 +455,26 @@ func newBrowser(t *testing.T, execPath, name, ua string, vp viewport) *browser {
 	if err := chromedp.Do(tab); err != nil {
 		t.Fatalf("start chromium %s: %v", execPath, err)
 	}
+	return setUpTab(t, name, tab, ua, vp)
+}
 
+// newContext opens a tab in a new browser context of b's Chromium: a
+// separate cookie jar and storage, like a second device, without a second
+// browser process. It is closed with the test.
+func (b *browser) newContext(name, ua string, vp viewport) *browser {
+	b.t.Helper()
+	tab, cancel := chromedp.NewContext(b.tab, chromedp.WithNewBrowserContext())
+	b.t.Cleanup(cancel)
+	if err := chromedp.Do(tab); err != nil {
+		b.t.Fatalf("open a browser context for %s: %v", name, err)
+	}
+	return setUpTab(b.t, name, tab, ua, vp)
+}
+
+// setUpTab records the tab's console and emulates the device: its user
+// agent, the time zone and the viewport.
+func setUpTab(t *testing.T, name string, tab context.Context, ua string, vp viewport) *browser {
+	t.Helper()
 	b := &browser{t: t, name: name, tab: tab, dir: artifactDir(t)}
 	var cancel context.CancelFunc
 	b.ctx, cancel = context.WithTimeout(tab, scenarioTimeout)

@@ -237,19 +237,145 @@ function renderSignedIn(user, logins, sessions, sessionsError) {
   show("signed-in");
 }
 
-function renderSignedOut() {
+function renderSignedOut(logins) {
   if (el.isWechatBrowser()) {
+    stopQrLogin();
     show("signed-out-wechat");
     return;
   }
-  $("not-wechat-detail").textContent =
-    browserKind() === "wecom"
-      ? "你正在使用企业微信。微信公众号登录只能在微信中完成，请用微信“扫一扫”扫描下方二维码。"
-      : "微信公众号登录只能在微信内置浏览器中完成。请用微信“扫一扫”扫描下方二维码，在微信中登录。";
-  // Set only here so visitors inside WeChat never request the image. The
-  // server turns this relative path into an absolute URL on its own host.
-  $("qrcode").src = "/jit/qrcode.png?path=" + encodeURIComponent(el.loginUrl(location.pathname));
+  // WeCom's browser cannot do a 公众号 login itself, but a phone can.
+  $("wecom-notice").hidden = browserKind() !== "wecom";
+  renderWebsiteLogins(logins);
+  showDevTools();
   show("signed-out-browser");
+  startQrLogin();
+}
+
+// --- Cross-device login: this (desktop) page shows a QR code, a phone
+// scans it in WeChat and confirms, and this page is then logged in.
+
+const QR_CAPTIONS = {
+  loading: "正在生成二维码…",
+  waiting: "请用微信扫码登录",
+  scanned: "已扫码，请在手机上确认",
+  confirmed: "已确认，正在登录…",
+  expired: "二维码已过期",
+  denied: "已取消登录",
+};
+
+let qrLogin = null; // the QR login in progress, { cancel, promise }
+let scanUrl = ""; // the link the QR code holds
+
+function stopQrLogin() {
+  const running = qrLogin;
+  qrLogin = null;
+  scanUrl = "";
+  if (running) running.cancel();
+}
+
+// Draws the QR box for a status: the caption below the code, and over the
+// code a check (scanned) or a message with 刷新 (the code is used up).
+// message, when given, replaces the caption (server text: textContent).
+function showQrStatus(status, message) {
+  $("qr-box").dataset.status = status;
+  $("qr-caption").textContent = message ?? QR_CAPTIONS[status] ?? QR_CAPTIONS.waiting;
+  const ended = status === "expired" || status === "denied" || status === "error";
+  const scanned = status === "scanned" || status === "confirmed";
+  $("qr-overlay").hidden = !(ended || scanned);
+  $("qr-overlay-check").toggleAttribute("hidden", !scanned); // an SVG element: no .hidden
+  $("qr-overlay-text").textContent = scanned ? "已扫码" : ended ? (status === "error" ? "二维码加载失败" : QR_CAPTIONS[status]) : "";
+  $("qr-refresh").hidden = !ended;
+  $("qr-refresh").disabled = false;
+  $("qr-simulate").disabled = !scanUrl || ended || status === "confirmed";
+  $("qr-placeholder").hidden = status !== "loading";
+  $("qrcode").hidden = status === "loading";
+}
+
+function startQrLogin() {
+  stopQrLogin();
+  $("qrcode").removeAttribute("src");
+  showQrStatus("loading");
+  const login = el.qrLogin({
+    onStatus(s) {
+      if (qrLogin !== login) return;
+      if (s.status === "waiting" && s.qrCodeUrl) {
+        scanUrl = s.url;
+        $("qrcode").src = s.qrCodeUrl;
+      }
+      showQrStatus(s.status);
+    },
+  });
+  qrLogin = login;
+  login.promise.then(
+    () => {
+      if (qrLogin !== login) return;
+      qrLogin = null;
+      // Logged in: draw the signed-in view from the server's state, as
+      // after any login, without reloading the page.
+      render();
+    },
+    (err) => {
+      if (qrLogin !== login || err.code === "cancelled") return;
+      qrLogin = null;
+      if (err.code === "qr_expired") showQrStatus("expired");
+      else if (err.code === "qr_denied") showQrStatus("denied");
+      else showQrStatus("error", `二维码出错了：${err.message}`);
+    },
+  );
+}
+
+$("qr-refresh").addEventListener("click", (e) => {
+  e.currentTarget.disabled = true;
+  startQrLogin();
+});
+
+// Dev mode: the phone's part runs in a new tab of this browser, through the
+// simulator's authorize page, so the whole flow works on one machine.
+$("qr-simulate").addEventListener("click", () => {
+  if (scanUrl) window.open(scanUrl, "_blank");
+});
+
+// Dev mode is when the WeChat simulator is mounted at /_wechat (jit serve
+// without --app, jit.WithDevSimulator). The page is the same file in both
+// modes, so it asks the server: the simulator serves its avatars at
+// /_wechat/avatar/N.svg, a route with no side effects (the authorize page
+// would count as a WeChat call), and without the simulator the app answers
+// that path with its JSON 404. Asked once per page load, never cached.
+let devMode;
+function isDevMode() {
+  devMode ??= fetch("/_wechat/avatar/0.svg", { method: "HEAD", cache: "no-store" })
+    .then((res) => res.ok && (res.headers.get("Content-Type") ?? "").startsWith("image/svg+xml"))
+    .catch(() => false);
+  return devMode;
+}
+
+function showDevTools() {
+  isDevMode().then((dev) => {
+    $("dev-tools").hidden = !dev;
+  });
+}
+
+// WeChat website-app logins (微信开放平台 网站应用, auths.loginTypes.WeChatType):
+// WeChat's own QR page, for apps that have an Open Platform account too.
+const WEBSITE_LOGIN_TYPE = "auths.loginTypes.WeChatType";
+
+function renderWebsiteLogins(logins) {
+  const box = $("website-logins");
+  box.replaceChildren();
+  const sites = logins.filter((e) => e.type === WEBSITE_LOGIN_TYPE);
+  for (const e of sites) {
+    const label = sites.length > 1 ? `网站应用扫码登录（${e.title || e.fullName}）` : "网站应用扫码登录";
+    const button = h("button", "btn btn-outline", label);
+    button.type = "button";
+    button.dataset.loginType = e.fullName;
+    button.addEventListener("click", () => {
+      button.disabled = true;
+      stopQrLogin();
+      app.getElement(e.fullName).login(location.pathname);
+    });
+    box.append(button);
+  }
+  box.hidden = sites.length === 0;
 }
 
 function resetButtons() {
@@ -262,6 +388,8 @@ function resetButtons() {
 let renders = 0;
 async function render() {
   const mine = ++renders;
+  // A new render shows a new QR code if it is still needed.
+  stopQrLogin();
   resetButtons();
   show("loading");
   // Element titles are only labels: without them the full names show.
@@ -286,13 +414,14 @@ async function render() {
   const logins = await loginsPending;
   if (mine !== renders) return;
   if (user) renderSignedIn(user, logins, sessions, sessionsError);
-  else renderSignedOut();
+  else renderSignedOut(logins);
 }
 
 // Disabling the button keeps an impatient double tap from starting two
 // authorizations, whose callbacks would race for the same session.
 function startLogin(button) {
   button.disabled = true;
+  stopQrLogin();
   if (button.id === "wechat-login") button.textContent = "正在跳转…";
   el.login(location.pathname);
 }
