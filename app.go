@@ -28,6 +28,7 @@ import (
 
 	"github.com/jitwx/jit/auths"
 	_ "github.com/jitwx/jit/auths/wechatpublic" // the built-in WeChat login Type
+	_ "github.com/jitwx/jit/auths/wechatweb"
 	"github.com/jitwx/jit/elements"
 	"github.com/jitwx/jit/models"
 	"github.com/jitwx/jit/runtime"

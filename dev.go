@@ -29,7 +29,7 @@ func (a *App) startSimulator() []runtime.Option {
 		if v, ok := lookup(name); ok {
 			return v, ok
 		}
-		if name == "WECHAT_APP_SECRET" {
+		if name == "WECHAT_APP_SECRET" || name == "WECHAT_WEB_APP_SECRET" { // the scaffolds' names
 			return DevSecret, true
 		}
 		return "", false
@@ -42,7 +42,7 @@ func (a *App) startSimulator() []runtime.Option {
 		}
 		// The browser follows a relative authorize URL to this same server;
 		// the server calls the API through its own listening address.
-		values := t.Simulate(mount+"/_wechat/connect/oauth2/authorize", self+"/_wechat")
+		values := t.Simulate(mount+"/_wechat", self+"/_wechat")
 		opts = append(opts, runtime.WithPatch(runtime.Patch{Type: t.ID, Values: values}))
 	}
 	return opts

@@ -95,7 +95,7 @@ func newLoginEnv(t testing.TB, eo envOptions) *loginEnv {
 		eo.fixture = loginFixture
 	}
 	simOpts := []wechatsim.Option{wechatsim.WithUsers(userPanda, userPlain, userSnap)}
-	for _, id := range []string{testAppID, secondAppID, closedAppID, noLinkAppID} {
+	for _, id := range []string{testAppID, secondAppID, closedAppID, noLinkAppID, webAppID} {
 		simOpts = append(simOpts, wechatsim.WithApp(id, eo.secret))
 	}
 	e.sim = wechatsim.New(simOpts...)

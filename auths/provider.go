@@ -147,8 +147,10 @@ func flag(def *elements.Definition, key string, absent bool) (bool, error) {
 type Type struct {
 	elements.TypeInfo
 	// Simulate, when set, returns the config values that point an instance
-	// at the WeChat simulator: its authorize page URL and API base URL.
-	Simulate func(authorizeURL, apiBaseURL string) map[string]any
+	// at dev mode's WeChat simulator, whose root (the stand-in for both
+	// open.weixin.qq.com and api.weixin.qq.com) browsers reach at
+	// browserBase (a path on this site) and this server at apiBase.
+	Simulate func(browserBase, apiBase string) map[string]any
 }
 
 var (

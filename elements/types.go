@@ -96,7 +96,10 @@ type Instance struct {
 	TypeChain []string // the instance's type first, up to the Meta
 	Impl      string   // the registered Type providing the behaviour
 	Config    Config
-	Host      Host
+	// ConfigFile is the file a person edits to change the config, as
+	// problems name it, for a Type that checks its config itself.
+	ConfigFile string
+	Host       Host
 }
 
 // FullName is the instance's full name.

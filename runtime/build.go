@@ -96,7 +96,7 @@ func (rt *Runtime) buildInstance(ctx context.Context, e *Entry, r *resolution) (
 	if err != nil {
 		return nil, append(probs, tag(problemsOf(err, d), d.FullName)...)
 	}
-	inst := &elements.Instance{Def: d, TypeChain: r.chain, Impl: r.impl, Config: elements.NewConfig(raw), Host: rt.opts.host}
+	inst := &elements.Instance{Def: d, TypeChain: r.chain, Impl: r.impl, Config: elements.NewConfig(raw), ConfigFile: file, Host: rt.opts.host}
 	obj, err := elements.Build(ctx, info, inst)
 	if err != nil {
 		return nil, append(probs, tag(problemsOf(err, d), d.FullName)...)
@@ -125,6 +125,13 @@ func configFile(d *elements.Definition) string {
 // problemsOf turns a build error into problems, keeping field paths that
 // an element reported itself.
 func problemsOf(err error, d *elements.Definition) elements.Problems {
+	if joined, ok := err.(interface{ Unwrap() []error }); ok { // errors.Join: each its own problem
+		var ps elements.Problems
+		for _, e := range joined.Unwrap() {
+			ps = append(ps, problemsOf(e, d)...)
+		}
+		return ps
+	}
 	var p *elements.Problem
 	if errors.As(err, &p) {
 		return elements.Problems{p}

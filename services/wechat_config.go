@@ -1,6 +1,7 @@
 package services
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,6 +37,14 @@ func (c WechatConfig) String() string {
 
 // GoString covers %#v, which bypasses String.
 func (c WechatConfig) GoString() string { return "services." + c.String() }
+
+// MarshalJSON keeps the secret out of JSON too.
+func (c WechatConfig) MarshalJSON() ([]byte, error) {
+	type fields WechatConfig // without this method
+	f := fields(c)
+	f.AppSecret = redacted(c.AppSecret)
+	return json.Marshal(f)
+}
 
 // LogValue keeps the secret out of slog output.
 func (c WechatConfig) LogValue() slog.Value {

@@ -3,6 +3,7 @@ package services
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -680,7 +681,12 @@ func TestSecretNeverLeaks(t *testing.T) {
 	}}}))
 
 	s := e.svc(cfg)
-	leaks := []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), fmt.Sprintf("%v", s.Config()), WechatConfig{AppSecret: testSecret, Lang: "xx"}.Validate().Error()}
+	asJSON, err := json.Marshal(s.Config())
+	if err != nil || !strings.Contains(string(asJSON), `"AppID":"`+testAppID+`"`) {
+		t.Errorf("json of the config: %s %v", asJSON, err)
+	}
+	leaks := []string{fmt.Sprint(cfg), fmt.Sprintf("%+v", cfg), fmt.Sprintf("%#v", cfg), fmt.Sprintf("%v", s.Config()), string(asJSON),
+		WechatConfig{AppSecret: testSecret, Lang: "xx"}.Validate().Error()}
 	slog.New(slog.NewJSONHandler(e.logs, nil)).Info("config", "cfg", cfg)
 	slog.New(slog.NewTextHandler(e.logs, nil)).Info("config", "cfg", s.Config())
 	for i, err := range errs {

@@ -37,8 +37,8 @@ func init() {
 			Schema: schema,
 			New:    func() any { return new(Login) },
 		},
-		Simulate: func(authorizeURL, apiBaseURL string) map[string]any {
-			return map[string]any{"authorizeUrl": authorizeURL, "apiBaseUrls": []any{apiBaseURL}}
+		Simulate: func(browserBase, apiBase string) map[string]any {
+			return map[string]any{"authorizeUrl": browserBase + "/connect/oauth2/authorize", "apiBaseUrls": []any{apiBase}}
 		},
 	})
 }

@@ -4,7 +4,9 @@
 //	jit serve --app myapp          your app, with hot reload
 //	jit validate --app myapp       one line per problem; exit 1 on errors
 //	jit elements --app myapp       the Meta → Type → instance tree
-//	jit new wechat-login MyLogin   scaffold a WeChat login instance
+//	jit new wechat-login MyLogin   scaffold a WeChat Official Account (公众号) login instance
+//	jit new wechat-web-login MyWebLogin
+//	                               scaffold a WeChat website-app (网站应用) QR login instance
 package main
 
 import (
@@ -22,13 +24,14 @@ import (
 //go:embed all:demoapp
 var demoFS embed.FS
 
-const usage = `jit: element apps with WeChat Official Account login
+const usage = `jit: element apps with WeChat login (Official Account, website-app QR)
 
 Usage:
   jit serve    [--app DIR] [--addr HOST:PORT] [--db DSN] [--public-url URL] [--dev] [--no-reload] [--log-format text|json]
   jit validate [--app DIR] [--public-url URL]
   jit elements [--app DIR]
-  jit new wechat-login NAME [--app DIR] [--appid wx...]
+  jit new wechat-login NAME [--app DIR] [--appid wx...]       公众号 login, secret $WECHAT_APP_SECRET
+  jit new wechat-web-login NAME [--app DIR] [--appid wx...]   website-app QR login, secret $WECHAT_WEB_APP_SECRET
 
 With no --app, serve runs the bundled demo app in dev mode.
 Run "jit COMMAND --help" for a command's flags.

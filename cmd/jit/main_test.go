@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"strings"
@@ -40,7 +41,7 @@ func TestValidateReportsEachProblemOnOneLine(t *testing.T) {
 	if strings.Contains(out, "abcdefabcdef") {
 		t.Fatalf("a secret was printed:\n%s", out)
 	}
-	if errOut != "5 elements, 2 errors, 5 warnings\n" {
+	if errOut != "6 elements, 2 errors, 5 warnings\n" {
 		t.Errorf("summary: %q", errOut)
 	}
 }
@@ -59,6 +60,7 @@ func TestElementsTreeShowsKindsAndLayers(t *testing.T) {
 		t.Fatalf("exit %d: %s", code, errOut)
 	}
 	want := `auths.loginTypes.Meta  [meta, layer builtin  登录方式 (login type Meta)]
+├─ auths.loginTypes.WeChatType  [type, layer builtin  微信扫码登录（网站应用）]
 └─ auths.loginTypes.WechatPublicType  [type, layer builtin  微信公众号登录]
    └─ auths.loginTypes.GoodLogin  [instance, layer app  好登录]
       └─ auths.loginTypes.GoodLogin.services.WechatPublicAuthSvc  [sub-element, layer app  services.WechatPublicAuthSvc]
@@ -92,6 +94,82 @@ func TestNewWechatLoginScaffoldsAValidInstance(t *testing.T) {
 	}
 	if code, _, errOut := runJit(t, "new", "wechat-login", "../x", "--app", dir); code == 0 || !strings.Contains(errOut, "must start with a letter") {
 		t.Fatalf("bad name: exit %d %s", code, errOut)
+	}
+}
+
+func TestNewWechatWebLoginScaffoldsAValidInstance(t *testing.T) {
+	dir := t.TempDir()
+	code, out, errOut := runJit(t, "new", "wechat-web-login", "--app", dir, "--appid", "wx00112233445566ff", "ShopWeb")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	for _, want := range []string{"type auths.loginTypes.WeChatType", "authConfig.appId wx00112233445566ff", "$WECHAT_WEB_APP_SECRET",
+		"/auths/loginTypes/ShopWeb/login", "授权回调域"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	var e struct{ Title, Type string }
+	raw, err := os.ReadFile(filepath.Join(dir, "auths/loginTypes/ShopWeb/e.json"))
+	if err != nil || json.Unmarshal(raw, &e) != nil || e.Title != "微信扫码登录" || e.Type != "auths.loginTypes.WeChatType" {
+		t.Fatalf("e.json %s, %v", raw, err)
+	}
+	var cfg map[string]map[string]string
+	raw, err = os.ReadFile(filepath.Join(dir, "auths/loginTypes/ShopWeb/ShopWeb.json"))
+	if err != nil || json.Unmarshal(raw, &cfg) != nil || len(cfg) != 1 ||
+		cfg["authConfig"]["appId"] != "wx00112233445566ff" || cfg["authConfig"]["appSecret"] != "{{WECHAT_WEB_APP_SECRET}}" {
+		t.Fatalf("config %s, %v", raw, err)
+	}
+	// The secret's variable is its own: the 公众号's does not stand in.
+	t.Setenv("WECHAT_APP_SECRET", "0123456789abcdef0123456789abcdef")
+	code, out, _ = runJit(t, "validate", "--app", dir)
+	if code != 1 || !strings.Contains(out, "auths/loginTypes/ShopWeb/ShopWeb.json: authConfig.appSecret: environment variable WECHAT_WEB_APP_SECRET is not set\n") {
+		t.Fatalf("validate without the secret: exit %d\n%s", code, out)
+	}
+	t.Setenv("WECHAT_WEB_APP_SECRET", "fedcba9876543210fedcba9876543210")
+	if code, out, errOut := runJit(t, "validate", "--app", dir); code != 0 {
+		t.Fatalf("scaffolded app does not validate: %s%s", out, errOut)
+	}
+	code, out, _ = runJit(t, "elements", "--app", dir)
+	if code != 0 || !strings.Contains(out, "└─ auths.loginTypes.ShopWeb  [instance, layer app  微信扫码登录]\n") ||
+		!strings.Contains(out, "auths.loginTypes.ShopWeb.services.WeChatAuthSvc") {
+		t.Errorf("elements: exit %d\n%s", code, out)
+	}
+	// Both templates live side by side in one app.
+	if code, _, errOut := runJit(t, "new", "wechat-login", "ShopLogin", "--app", dir); code != 0 {
+		t.Fatalf("wechat-login next to it: %s", errOut)
+	}
+	t.Setenv("WECHAT_APP_SECRET", "0123456789abcdef0123456789abcdef")
+	if code, out, errOut := runJit(t, "validate", "--app", dir); code != 0 {
+		t.Fatalf("app with both logins does not validate: %s%s", out, errOut)
+	}
+	if code, _, errOut := runJit(t, "new", "wechat-web-login", "ShopWeb", "--app", dir); code == 0 || !strings.Contains(errOut, "already exists") {
+		t.Fatalf("second scaffold: exit %d %s", code, errOut)
+	}
+	if code, _, errOut := runJit(t, "new", "wechat-web-login", "a-b", "--app", dir); code == 0 || !strings.Contains(errOut, "must start with a letter") {
+		t.Fatalf("bad name: exit %d %s", code, errOut)
+	}
+}
+
+func TestNewNamesItsTemplates(t *testing.T) {
+	for _, args := range [][]string{{"new"}, {"new", "wechat-qr-login", "X"}} {
+		code, _, errOut := runJit(t, args...)
+		if code != 1 || !strings.Contains(errOut, "TEMPLATE is one of wechat-login, wechat-web-login") {
+			t.Errorf("%v: exit %d %s", args, code, errOut)
+		}
+	}
+	code, _, errOut := runJit(t, "new", "--help")
+	if code != 0 || !strings.Contains(errOut, "Usage: jit new TEMPLATE NAME") || !strings.Contains(errOut, "wechat-web-login") ||
+		!strings.Contains(errOut, "$WECHAT_WEB_APP_SECRET") {
+		t.Errorf("new --help: exit %d %s", code, errOut)
+	}
+	code, _, errOut = runJit(t, "new", "wechat-web-login", "--help")
+	if code != 0 || !strings.Contains(errOut, "Usage: jit new wechat-web-login NAME") || !strings.Contains(errOut, "website app's AppID") {
+		t.Errorf("new wechat-web-login --help: exit %d %s", code, errOut)
+	}
+	code, out, _ := runJit(t, "help")
+	if code != 0 || !strings.Contains(out, "jit new wechat-login NAME") || !strings.Contains(out, "jit new wechat-web-login NAME") {
+		t.Errorf("help: exit %d %s", code, out)
 	}
 }
 

@@ -1,27 +1,90 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"regexp"
+	"strings"
 )
 
 var elementName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,63}$`)
 
-func scaffold(args []string, stdout, stderr io.Writer) error {
-	if len(args) == 0 || args[0] != "wechat-login" {
-		if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
-			fmt.Fprintln(stderr, "Usage: jit new wechat-login NAME [--app DIR] [--appid wx...]")
-			return nil
-		}
-		return errors.New(`usage: jit new wechat-login NAME [--app DIR] [--appid wx...] ("wechat-login" is the only template)`)
+// loginTemplate is what `jit new TEMPLATE NAME` writes: a login instance's
+// e.json and its NAME.json, whose secret comes from SecretVar.
+type loginTemplate struct {
+	Name      string // the TEMPLATE argument
+	Type      string // the login Type the instance is typed by
+	Title     string // the instance's e.json title
+	AppIDHelp string // what --appid is
+	SecretVar string // the environment variable holding the AppSecret
+	Config    string // NAME.json; %q is the AppID
+	Keys      string // how the output names the config's keys
+	Note      string // a line after the login URL, if any
+}
+
+var loginTemplates = []loginTemplate{
+	{
+		Name: "wechat-login", Type: "auths.loginTypes.WechatPublicType", Title: "微信公众号登录",
+		AppIDHelp: "the Official Account's AppID", SecretVar: "WECHAT_APP_SECRET",
+		Config: `{
+  "appId": %q,
+  "appSecret": "{{WECHAT_APP_SECRET}}",
+  "scope": "snsapi_userinfo"
+}
+`,
+		Keys: "appId %s, appSecret",
+	},
+	{
+		Name: "wechat-web-login", Type: "auths.loginTypes.WeChatType", Title: "微信扫码登录",
+		AppIDHelp: "the Open Platform website app's AppID", SecretVar: "WECHAT_WEB_APP_SECRET",
+		Config: `{
+  "authConfig": {
+    "appId": %q,
+    "appSecret": "{{WECHAT_WEB_APP_SECRET}}"
+  }
+}
+`,
+		Keys: "authConfig.appId %s, authConfig.appSecret",
+		Note: "WeChat sends the browser back only to the website app's 授权回调域 (open.weixin.qq.com → 网站应用): set it to this site's host.",
+	},
+}
+
+const newSynopsis = "new TEMPLATE NAME [--app DIR] [--appid wx...]"
+
+func templateNames() string {
+	names := make([]string, len(loginTemplates))
+	for i, t := range loginTemplates {
+		names[i] = t.Name
 	}
-	fs := newFlags("new", "new wechat-login NAME [--app DIR] [--appid wx...]", stderr)
+	return strings.Join(names, ", ")
+}
+
+func newUsage(w io.Writer) {
+	fmt.Fprintf(w, "Usage: jit %s\n\nTemplates:\n", newSynopsis)
+	for _, t := range loginTemplates {
+		fmt.Fprintf(w, "  %-17s %s (%s), secret from $%s\n", t.Name, t.Title, t.Type, t.SecretVar)
+	}
+}
+
+func scaffold(args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "-h" || args[0] == "--help") {
+		newUsage(stderr)
+		return nil
+	}
+	var tmpl *loginTemplate
+	for i := range loginTemplates {
+		if len(args) > 0 && args[0] == loginTemplates[i].Name {
+			tmpl = &loginTemplates[i]
+		}
+	}
+	if tmpl == nil {
+		return fmt.Errorf("usage: jit %s (TEMPLATE is one of %s)", newSynopsis, templateNames())
+	}
+	fs := newFlags("new", "new "+tmpl.Name+" NAME [--app DIR] [--appid wx...]", stderr)
 	dir := fs.String("app", ".", "app folder")
-	appID := fs.String("appid", "wx0000000000000000", "the Official Account's AppID")
+	appID := fs.String("appid", "wx0000000000000000", tmpl.AppIDHelp)
 	// Accept NAME before or after the flags.
 	rest := args[1:]
 	var name string
@@ -47,24 +110,23 @@ func scaffold(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	files := map[string]string{
-		"e.json": `{
-  "title": "微信公众号登录",
-  "type": "auths.loginTypes.WechatPublicType"
+		"e.json": fmt.Sprintf(`{
+  "title": %q,
+  "type": %q
 }
-`,
-		name + ".json": fmt.Sprintf(`{
-  "appId": %q,
-  "appSecret": "{{WECHAT_APP_SECRET}}",
-  "scope": "snsapi_userinfo"
-}
-`, *appID),
+`, tmpl.Title, tmpl.Type),
+		name + ".json": fmt.Sprintf(tmpl.Config, *appID),
 	}
 	for file, body := range files {
 		if err := os.WriteFile(filepath.Join(folder, file), []byte(body), 0o644); err != nil {
 			return err
 		}
 	}
-	fmt.Fprintf(stdout, "created %s\n  e.json         type auths.loginTypes.WechatPublicType\n  %s  appId %s, appSecret from $WECHAT_APP_SECRET\n", folder, name+".json", *appID)
+	fmt.Fprintf(stdout, "created %s\n  e.json         type %s\n  %s  %s from $%s\n", folder, tmpl.Type, name+".json",
+		fmt.Sprintf(tmpl.Keys, *appID), tmpl.SecretVar)
 	fmt.Fprintf(stdout, "login URL: /auths/loginTypes/%s/login?redirectUrl=/\n", name)
+	if tmpl.Note != "" {
+		fmt.Fprintln(stdout, tmpl.Note)
+	}
 	return nil
 }

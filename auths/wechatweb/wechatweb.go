@@ -1,0 +1,402 @@
+// Package wechatweb is the WeChat Open Platform website-app login Type
+// (微信开放平台 网站应用 扫码登录), auths.loginTypes.WeChatType: a desktop
+// browser is sent to WeChat's QR page (open.weixin.qq.com/connect/qrconnect,
+// scope snsapi_login), the person scans it with WeChat and confirms, and the
+// browser comes back to the login element's callback. Importing it registers
+// the Type, the way a database/sql driver registers itself:
+//
+//	import _ "github.com/jitwx/jit/auths/wechatweb"
+//
+// Its config follows JitAi's layout, with the credentials nested:
+//
+//	{"authConfig": {"appId": "wx…", "appSecret": "{{WECHAT_WEB_APP_SECRET}}"}}
+//
+// The code exchange, /sns/userinfo and token storage are the Official
+// Account's (services.WechatPublicAuthSvc): the API is the same. The same
+// person has a different openid in the website app and in a 公众号 of the
+// same Open Platform account, and one unionid in both, so the family layer
+// (linkByUnionid) makes the two identities one user.
+package wechatweb
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+
+	"gorm.io/gorm"
+
+	"github.com/jitwx/jit/auths"
+	"github.com/jitwx/jit/elements"
+	"github.com/jitwx/jit/services"
+)
+
+// Type is the full name of the website-app login Type.
+const Type = "auths.loginTypes.WeChatType"
+
+// ServiceName is the sub-element every instance owns: its WeChat API client.
+const ServiceName = "services.WeChatAuthSvc"
+
+// Scope is the only scope of website-app login.
+const Scope = "snsapi_login"
+
+// DefaultAuthorizeURL is WeChat's QR login page.
+const DefaultAuthorizeURL = "https://open.weixin.qq.com/connect/qrconnect"
+
+
+func init() {
+	auths.RegisterType(auths.Type{
+		TypeInfo: elements.TypeInfo{
+			ID:     Type,
+			Schema: schema,
+			New:    func() any { return new(Login) },
+		},
+		Simulate: simulate,
+	})
+}
+
+// simulate points an instance at dev mode's simulator: its QR page.
+func simulate(browserBase, apiBase string) map[string]any {
+	return map[string]any{"authorizeUrl": browserBase + "/connect/qrconnect", "apiBaseUrls": []any{apiBase}}
+}
+
+var (
+	_ elements.Provisioner = (*Login)(nil)
+	_ elements.Parent      = (*Login)(nil)
+	_ auths.Provider       = (*Login)(nil)
+	_ auths.Unbinder       = (*Login)(nil)
+	_ auths.Simulated      = (*Login)(nil)
+)
+
+// config is the business config of an instance: the one description of
+// it. Its json tags are the config's keys; schema and authSchema list
+// exactly these keys (the runtime validates the merged config with them
+// before decoding it here), and the built-in WeChatType.json holds the
+// defaults of the optional ones; tests hold the three together. It is
+// unexported, and authConfig redacts itself, so that printing or
+// marshalling an element can never reveal the secret.
+type config struct {
+	auths.Common
+	AuthConfig   authConfig `json:"authConfig"`
+	AuthorizeURL string     `json:"authorizeUrl"`
+	APIBaseURLs  []string   `json:"apiBaseUrls"`
+	Lang         string     `json:"lang"`
+}
+
+// authConfig is JitAi's nested credentials object. The runtime's schema
+// checks the top level only, so it decodes leniently (a value of the wrong
+// type is kept for Provision to report with its path, authConfig.appId,
+// instead of failing the decode with a Go type error).
+type authConfig struct {
+	AppID     string `json:"appId"`
+	AppSecret string `json:"appSecret"`
+
+	raw       map[string]any // as decoded, for Provision's checks
+	notObject bool           // authConfig was present but not an object
+}
+
+// UnmarshalJSON decodes leniently; see authConfig.
+func (a *authConfig) UnmarshalJSON(b []byte) error {
+	*a = authConfig{}
+	if string(b) == "null" {
+		return nil
+	}
+	var m map[string]any
+	if err := json.Unmarshal(b, &m); err != nil {
+		a.notObject = true
+		return nil
+	}
+	a.raw = m
+	a.AppID, _ = m["appId"].(string)
+	a.AppSecret, _ = m["appSecret"].(string)
+	return nil
+}
+
+// MarshalJSON never includes the secret.
+func (a authConfig) MarshalJSON() ([]byte, error) {
+	return json.Marshal(map[string]string{"appId": a.AppID, "appSecret": redacted(a.AppSecret)})
+}
+
+// String never includes the secret.
+func (a authConfig) String() string {
+	return fmt.Sprintf("authConfig{appId:%s appSecret:%s}", a.AppID, redacted(a.AppSecret))
+}
+
+// GoString covers %#v.
+func (a authConfig) GoString() string { return "wechatweb." + a.String() }
+
+// LogValue keeps the secret out of slog output.
+func (a authConfig) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("appId", a.AppID), slog.String("appSecret", redacted(a.AppSecret)))
+}
+
+func redacted(secret string) string {
+	if secret == "" {
+		return ""
+	}
+	return "[REDACTED]"
+}
+
+var (
+	appIDPattern  = regexp.MustCompile(`^wx[0-9a-f]{16}$`)
+	secretPattern = regexp.MustCompile(`^[0-9A-Za-z]{16,64}$`)
+)
+
+// schema is the top level of config. authConfig's own keys are authSchema,
+// which Provision applies: elements.Schema has no nested fields.
+var schema = elements.Schema{Fields: append([]elements.Field{
+	{Name: "authConfig", Kind: elements.Object},
+	{Name: "authorizeUrl", Kind: elements.String, Check: checkURL},
+	{Name: "apiBaseUrls", Kind: elements.StringArray, Check: checkURLList},
+	{Name: "lang", Kind: elements.String, Enum: []string{"zh_CN", "zh_TW", "en"}},
+}, auths.CommonFields...)}
+
+// authSchema is the keys of authConfig; problems name them authConfig.<key>.
+var authSchema = elements.Schema{Fields: []elements.Field{
+	{Name: "appId", Kind: elements.String, Required: true,
+		Pattern: appIDPattern, Hint: `"wx" followed by 16 lowercase hex digits (the website app's AppID)`},
+	{Name: "appSecret", Kind: elements.String, Required: true, Secret: true,
+		Pattern: secretPattern, Hint: "16 to 64 letters and digits (the website app's AppSecret, normally {{WECHAT_WEB_APP_SECRET}})"},
+}}
+
+const authConfigKey = "authConfig"
+
+// check validates authConfig. It returns the error-level problems and the
+// warnings (unknown keys) separately; each names file and authConfig.<key>.
+func (a authConfig) check(file string) (errs, warnings elements.Problems) {
+	if a.notObject {
+		return elements.Problems{elements.Errorf(file, authConfigKey, "must be an object")}, nil
+	}
+	for _, p := range authSchema.Validate(a.raw, file) {
+		p.Field = authConfigKey + "." + p.Field
+		if p.Severity == elements.SeverityError {
+			errs = append(errs, p)
+		} else {
+			warnings = append(warnings, p)
+		}
+	}
+	return errs, warnings
+}
+
+func checkURL(v any) error {
+	s := v.(string)
+	if strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//") {
+		return nil // same server: simulators and reverse proxies
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("must be an absolute http(s) URL, not %q", s)
+	}
+	if u.Fragment != "" {
+		return errors.New("must not contain a #fragment")
+	}
+	return nil
+}
+
+func checkURLList(v any) error {
+	list := v.([]any)
+	if len(list) == 0 {
+		return errors.New("must list at least one URL")
+	}
+	for i, x := range list {
+		if err := checkURL(x); err != nil {
+			return fmt.Errorf("[%d] %w", i, err)
+		}
+	}
+	return nil
+}
+
+// Login is a live website-app login element: one instance of
+// auths.loginTypes.WeChatType, bound to its config.
+type Login struct {
+	cfg      config
+	fullName string
+	title    string
+	policy   auths.Policy
+	svc      *services.WechatPublicAuthSvc
+}
+
+// UnmarshalJSON receives the merged, validated config from the runtime.
+func (w *Login) UnmarshalJSON(b []byte) error { return json.Unmarshal(b, &w.cfg) }
+
+// The printing methods have value receivers so that a copied Login (fmt of
+// *elem) is covered as well as the *Login the runtime hands out.
+
+// MarshalJSON shows what is safe to show.
+func (w Login) MarshalJSON() ([]byte, error) { return json.Marshal(w.Public()) }
+
+// String never includes the secret.
+func (w Login) String() string {
+	return fmt.Sprintf("WeChatWebLogin{%s appId=%s scope=%s}", w.fullName, w.cfg.AuthConfig.AppID, Scope)
+}
+
+// GoString covers %#v, which would otherwise print the config's fields.
+func (w Login) GoString() string { return "&wechatweb." + w.String() }
+
+// LogValue keeps slog output to what is safe to show.
+func (w Login) LogValue() slog.Value {
+	return slog.GroupValue(slog.String("element", w.fullName), slog.String("appid", w.cfg.AuthConfig.AppID))
+}
+
+// Provision checks authConfig (the runtime's schema stops at the top
+// level) and builds the instance's WeChat API client. A broken authConfig
+// is an *elements.Problem naming the config file and authConfig.<key>.
+func (w *Login) Provision(_ context.Context, inst *elements.Instance) error {
+	w.fullName, w.title = inst.FullName(), inst.Def.Title
+	file := inst.ConfigFile
+	errs, warnings := w.cfg.AuthConfig.check(file)
+	if inst.Host.Logger != nil {
+		for _, p := range warnings {
+			inst.Host.Logger.Warn("element config", "element", w.fullName, "problem", p.Error())
+		}
+	}
+	switch len(errs) {
+	case 0:
+	case 1:
+		return errs[0]
+	default:
+		return errs.Err() // every problem, joined; the runtime shows the first
+	}
+	var err error
+	if w.policy, err = auths.NewPolicy(inst.Def, w.cfg.Common); err != nil {
+		return err
+	}
+	if w.cfg.AuthorizeURL == "" {
+		w.cfg.AuthorizeURL = DefaultAuthorizeURL
+	}
+	var opts []services.Option
+	if inst.Host.HTTPClient != nil {
+		opts = append(opts, services.WithHTTPClient(inst.Host.HTTPClient))
+	}
+	if inst.Host.ObserveUpstream != nil {
+		opts = append(opts, services.WithObserver(inst.Host.ObserveUpstream))
+	}
+	if inst.Host.Sealer != nil {
+		opts = append(opts, services.WithTokenCipher(inst.Host.Sealer))
+	}
+	if inst.Host.Logger != nil {
+		opts = append(opts, services.WithLogger(inst.Host.Logger.With("element", w.fullName)))
+	}
+	w.svc = services.NewWechatPublicAuthSvc(services.WechatConfig{
+		LoginType: w.fullName, AppID: w.cfg.AuthConfig.AppID, AppSecret: w.cfg.AuthConfig.AppSecret,
+		Scope: Scope, Lang: w.cfg.Lang, APIBaseURLs: w.cfg.APIBaseURLs,
+	}, inst.Host.DB, opts...)
+	return nil
+}
+
+// Children exposes the service as <instance>.services.WeChatAuthSvc.
+func (w *Login) Children() map[string]any {
+	return map[string]any{ServiceName: w.svc}
+}
+
+// FullName is the instance's full name, e.g. auths.loginTypes.MyWebLogin.
+func (w *Login) FullName() string { return w.fullName }
+
+// AppID is the website app's AppID.
+func (w *Login) AppID() string { return w.cfg.AuthConfig.AppID }
+
+// Scope is always snsapi_login.
+func (w *Login) Scope() string { return Scope }
+
+// Service is the instance's WeChat API client.
+func (w *Login) Service() *services.WechatPublicAuthSvc { return w.svc }
+
+// Policy is the element's registration and linking rules.
+func (w *Login) Policy() auths.Policy { return w.policy }
+
+// Public is what the front end may see.
+func (w Login) Public() auths.PublicConfig {
+	return auths.PublicConfig{FullName: w.fullName, Type: Type, Title: w.title, AppID: w.cfg.AuthConfig.AppID,
+		Scope: Scope, Default: w.policy.Default}
+}
+
+// SimulatorApp is the app dev mode's simulator must know.
+func (w *Login) SimulatorApp() (appID, secret string) {
+	return w.cfg.AuthConfig.AppID, w.cfg.AuthConfig.AppSecret
+}
+
+// AuthCodeURL is WeChat's QR login URL for one login:
+// …/connect/qrconnect?appid=…&redirect_uri=…&response_type=code&scope=snsapi_login&state=…#wechat_redirect.
+// WeChat documents that parameter order, so the query is written by hand
+// rather than by url.Values (which sorts keys); every value is escaped and
+// #wechat_redirect comes last.
+func (w *Login) AuthCodeURL(redirectURI, state string) string {
+	sep := "?"
+	if strings.Contains(w.cfg.AuthorizeURL, "?") {
+		sep = "&"
+	}
+	var b strings.Builder
+	b.WriteString(w.cfg.AuthorizeURL)
+	b.WriteString(sep + "appid=" + url.QueryEscape(w.cfg.AuthConfig.AppID))
+	b.WriteString("&redirect_uri=" + url.QueryEscape(redirectURI))
+	b.WriteString("&response_type=code")
+	b.WriteString("&scope=" + Scope)
+	b.WriteString("&state=" + url.QueryEscape(state))
+	b.WriteString("#wechat_redirect")
+	return b.String()
+}
+
+// Exchange sends the code to WeChat and fetches the profile: a snsapi_login
+// token may call /sns/userinfo. The tokens are saved with the user by
+// Login.Save.
+func (w *Login) Exchange(ctx context.Context, code string) (*auths.Login, error) {
+	tok, err := w.svc.GetAccessToken(ctx, code)
+	if err != nil {
+		return nil, failure(err)
+	}
+	info, err := w.svc.Profile(ctx, tok)
+	if err != nil {
+		return nil, failure(err)
+	}
+	return &auths.Login{
+		Identity: auths.Identity{LoginType: w.fullName, AppID: w.cfg.AuthConfig.AppID, OpenID: info.OpenID, UnionID: info.UnionID},
+		Profile:  auths.Profile{Nickname: info.Nickname, AvatarURL: info.HeadImgURL},
+		Save: func(ctx context.Context, tx *gorm.DB, userID string) error {
+			return w.svc.SaveLogin(ctx, tx, tok, info, userID)
+		},
+	}, nil
+}
+
+// Unbind forgets the stored tokens and profile of the identity.
+func (w *Login) Unbind(ctx context.Context, tx *gorm.DB, id auths.Identity) error {
+	return w.svc.Forget(ctx, tx, id.OpenID)
+}
+
+// failure maps a WeChat or network failure to what the person sees: 4xx
+// for what scanning again fixes, 502/504 for WeChat's own trouble. The
+// codes are the Official Account login's, so pages handle both alike; the
+// messages speak of scanning, as this login happens on a desktop.
+func failure(err error) error {
+	var we *services.WechatError
+	var ue *services.UpstreamError
+	switch {
+	case errors.Is(err, services.ErrSnapshotUser):
+		return &auths.Error{Status: http.StatusForbidden, Code: "snapshot_user", Message: "这个微信身份是临时的预览身份，不能登录，请用微信扫码并确认登录。"}
+	case services.IsCodeUsed(err):
+		return &auths.Error{Status: http.StatusBadRequest, Code: "code_used", Message: "这次扫码登录已经用过了，请重新扫码登录。", ErrCode: 40163}
+	case services.IsCodeInvalid(err):
+		return &auths.Error{Status: http.StatusBadRequest, Code: "code_invalid", Message: "微信授权码无效或已过期，请重新扫码登录。", ErrCode: errCode(err)}
+	case errors.As(err, &we) && (we.Code == 50001 || we.Code == 50002):
+		return &auths.Error{Status: http.StatusForbidden, Code: "authorization_denied", Message: "微信没有授权这个账号登录。", ErrCode: we.Code}
+	case errors.As(err, &we):
+		return &auths.Error{Status: http.StatusBadGateway, Code: "wechat_error", Message: fmt.Sprintf("微信拒绝了登录请求（错误码 %d），请稍后再试。", we.Code), ErrCode: we.Code}
+	case errors.As(err, &ue) && ue.Timeout():
+		return &auths.Error{Status: http.StatusGatewayTimeout, Code: "wechat_timeout", Message: "微信没有及时响应，请稍后再试。"}
+	case errors.As(err, &ue):
+		return &auths.Error{Status: http.StatusBadGateway, Code: "wechat_unavailable", Message: "暂时无法连接微信，请稍后再试。"}
+	}
+	return err
+}
+
+func errCode(err error) int {
+	var we *services.WechatError
+	if errors.As(err, &we) {
+		return we.Code
+	}
+	return 0
+}
