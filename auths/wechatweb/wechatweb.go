@@ -48,7 +48,6 @@ const Scope = "snsapi_login"
 // DefaultAuthorizeURL is WeChat's QR login page.
 const DefaultAuthorizeURL = "https://open.weixin.qq.com/connect/qrconnect"
 
-
 func init() {
 	auths.RegisterType(auths.Type{
 		TypeInfo: elements.TypeInfo{
