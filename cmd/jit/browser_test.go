@@ -13,12 +13,17 @@ package main
 // $JIT_ARTIFACTS when set, else to a temporary folder; their paths are logged.
 
 import (
+	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image/png"
+	"io"
 	"io/fs"
 	"log/slog"
+	"net/http"
 	"net/http/httptest"
 	"net/url"
 	"os"
@@ -27,15 +32,20 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/cdproto/cdp"
 	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/page"
+	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
+	"github.com/makiuchi-d/gozxing"
+	multiqrcode "github.com/makiuchi-d/gozxing/multi/qrcode"
 
 	"github.com/jitwx/jit"
+	"github.com/jitwx/jit/auths"
 )
 
 const (
@@ -302,31 +312,424 @@ var loginErrorCodes = []string{
 	"database_unavailable", "invalid_redirect", "login_type_not_found", "internal",
 }
 
+// TestBrowserDesktopShowsQRCode: a desktop browser is shown a live login QR
+// code (not a QR of the login link), which holds the scan link of a fresh
+// ticket; in dev mode "在本机模拟手机扫码" opens that link in a new tab of
+// the same browser, where the phone's part runs through the simulator and
+// logs the desktop page in.
 func TestBrowserDesktopShowsQRCode(t *testing.T) {
 	execPath := requireChromium(t)
 	srv := startDemoServer(t)
 	b := newBrowser(t, execPath, "desktop", desktopUA, desktopViewport)
 
 	b.do("open the demo page", chromedp.Navigate(srv.URL+"/"))
-	b.waitJS("the open-in-WeChat message", `isShown("signed-out-browser") && isShown("not-wechat")`)
-	b.waitJS("the QR code image to load", `isShown("qrcode") && $("qrcode").complete && $("qrcode").naturalWidth > 0`)
+	b.waitQRStatus("waiting", "请用微信扫码登录")
 	if b.evalBool(`isShown("wechat-login") || isShown("signed-in")`) {
 		t.Errorf("a desktop browser is shown the WeChat login button or a session")
+	}
+	if b.evalBool(`document.body.innerText.includes("微信扫一扫，登录本页面")`) {
+		t.Errorf("the old QR code of the login link is still captioned on the page")
 	}
 	if got := b.text("not-wechat"); !strings.Contains(got, "微信") {
 		t.Errorf("#not-wechat text %q does not mention 微信", got)
 	}
-	// The QR code points at this server's login route, so scanning it opens
-	// the login inside WeChat.
-	if src := b.evalString(`$("qrcode").src`); !strings.HasPrefix(src, srv.URL+"/jit/qrcode.png?path=") ||
-		!strings.Contains(src, "DemoWechatLogin") {
-		t.Errorf("#qrcode src %q, want %s/jit/qrcode.png?path=…DemoWechatLogin…", src, srv.URL)
+	scan := b.readQRCode("desktop-qr")
+	checkScanURL(t, srv.URL, scan)
+	// The image is drawn by this server from the scan link's path.
+	if src := b.evalString(`$("qrcode").src`); !strings.HasPrefix(src, srv.URL+"/jit/qrcode.png?path=") {
+		t.Errorf("#qrcode src %q, want %s/jit/qrcode.png?path=…", src, srv.URL)
 	}
-	if !b.evalBool(`isShown("continue-here")`) {
-		t.Errorf("#continue-here is not shown")
+	// Dev mode (the simulator is mounted): the tools to run the phone's
+	// part here, and the demo's website-app login.
+	b.waitJS("the dev-mode tools", `isShown("dev-tools") && isShown("qr-simulate") && !$("qr-simulate").disabled && isShown("continue-here")`)
+	if got := b.text("qr-simulate"); got != "在本机模拟手机扫码" {
+		t.Errorf("#qr-simulate text %q, want 在本机模拟手机扫码", got)
 	}
-	b.screenshot("desktop-1-not-wechat")
+	if got := b.text("website-logins"); !b.evalBool(`isShown("website-logins")`) || got != "网站应用扫码登录" {
+		t.Errorf("the website-app login: %q", got)
+	}
+	b.screenshot("desktop-1-login-qr")
+
+	// 在本机模拟手机扫码 opens the scan link in a new tab.
+	opened := chromedp.WaitNewTarget(b.tab, func(info *target.Info) bool { return info.Type == "page" })
+	b.evalBool(`(window.__sameDocument = true)`)
+	// window.open as the page has it, noting the URL.
+	b.evalBool(`(() => {
+		const open = window.open;
+		window.open = (url, ...rest) => {
+			window.__opened = String(url);
+			return open.call(window, url, ...rest);
+		};
+		return true;
+	})()`)
+	b.do("click 在本机模拟手机扫码", chromedp.Click(chromedp.ID("qr-simulate")))
+	var id target.ID
+	select {
+	case id = <-opened:
+	case <-b.ctx.Done():
+		b.fatalf("no tab opened by 在本机模拟手机扫码")
+	}
+	popupTab, cancel := chromedp.NewContext(b.tab, chromedp.WithTargetID(id))
+	t.Cleanup(cancel)
+	popup := setUpTab(t, "desktop-popup", popupTab, desktopUA, desktopViewport)
+	user := popup.pickSimulatorUser(srv.URL, demoNickname)
+	// The tab was opened at the link the QR code holds.
+	if got := b.evalString(`window.__opened ?? ""`); got != scan {
+		t.Errorf("在本机模拟手机扫码 opened %q, want the QR code's link %q", got, scan)
+	}
+	popup.do("click "+demoNickname, waitLoad(chromedp.Click(chromedp.ID(user.ID))))
+	popup.confirmOnPhone(true)
+	b.waitJS("the desktop page signed in", fmt.Sprintf(`isShown("signed-in") && $("nickname").textContent === %q`, demoNickname))
+	if !b.evalBool(`window.__sameDocument === true`) {
+		t.Errorf("the desktop page was reloaded to show the login")
+	}
+	b.screenshot("desktop-2-signed-in-by-simulated-scan")
 	b.checkConsole()
+}
+
+// TestBrowserQRLoginAcrossDevices is the cross-device login with two
+// browser contexts: the desktop shows the QR, the test decodes the image,
+// a WeChat phone opens the link, logs in through the simulator and taps
+// 确认登录, and the desktop page is then signed in without a reload.
+func TestBrowserQRLoginAcrossDevices(t *testing.T) {
+	execPath := requireChromium(t)
+	srv := startDemoServer(t)
+	desk := newBrowser(t, execPath, "qr-desktop", desktopUA, desktopViewport)
+	phone := desk.newContext("qr-phone", wechatUA, phoneViewport)
+
+	desk.do("open the demo page", chromedp.Navigate(srv.URL+"/"))
+	desk.waitQRStatus("waiting", "请用微信扫码登录")
+	desk.evalBool(`(window.__sameDocument = true)`)
+	scan := desk.readQRCode("qr-desktop-qr")
+	checkScanURL(t, srv.URL, scan)
+	desk.screenshot("qr-1-desktop-qr")
+
+	phone.scanAndLogIn(srv.URL, scan)
+	desk.waitQRStatus("scanned", "已扫码，请在手机上确认")
+	desk.screenshot("qr-2-desktop-scanned")
+	// Only the desktop that made the ticket may poll it: the phone, which
+	// knows the ticket, gets 403 ticket_other_browser and no session.
+	poll := strings.Replace(scan, "/scan?ticket=", "/qr/", 1) + "?wait=0"
+	type apiError struct {
+		Status int    `json:"status"`
+		Code   string `json:"code"`
+	}
+	pollJS := func(u string) string {
+		return fmt.Sprintf(`fetch(%q, { cache: "no-store" }).then(async (r) => ({ status: r.status, code: (await r.json()).code ?? "" }))`, u)
+	}
+	if got := evalJS[apiError](phone, pollJS(poll)); got.Status != 403 || got.Code != "ticket_other_browser" {
+		t.Errorf("the phone polling the desktop's ticket: %+v, want 403 ticket_other_browser", got)
+	}
+	if got := evalJS[apiError](desk, pollJS(srv.URL+"/auths/loginTypes/DemoWechatLogin/qr/"+strings.Repeat("A", 26)+"?wait=0")); got.Status != 404 || got.Code != "ticket_not_found" {
+		t.Errorf("polling an unknown ticket: %+v, want 404 ticket_not_found", got)
+	}
+	phone.screenshot("qr-3-phone-confirm")
+
+	phone.confirmOnPhone(true)
+	phone.screenshot("qr-4-phone-confirmed")
+
+	desk.waitJS("the desktop page signed in", fmt.Sprintf(`isShown("signed-in") && $("nickname").textContent === %q && document.querySelectorAll("#sessions > li").length >= 1`, demoNickname))
+	if !desk.evalBool(`window.__sameDocument === true`) {
+		t.Errorf("the desktop page was reloaded to show the login")
+	}
+	if loc := desk.location(); loc != srv.URL+"/" {
+		t.Errorf("the desktop page is at %s, want %s/", loc, srv.URL)
+	}
+	me := desk.sessionJSON()
+	if me.UserID == "" || me.LoginType != demoLoginType {
+		t.Errorf("desktop GET /auths/session: %+v, want a user logged in with %s", me, demoLoginType)
+	}
+	if got := desk.text("user-id"); got != me.UserID {
+		t.Errorf("#user-id %q, want the session's userId %q", got, me.UserID)
+	}
+	current := desk.evalString(`document.querySelector('#sessions > li[data-current="true"] .item-title')?.textContent.trim() ?? ""`)
+	if current != "Chrome · Windows 当前设备" {
+		t.Errorf("the desktop's current session row is %q, want Chrome · Windows 当前设备", current)
+	}
+	desk.screenshot("qr-5-desktop-signed-in")
+	desk.checkConsole()
+
+	// The ticket is spent: polling it again is refused.
+	if got := evalJS[apiError](desk, pollJS(poll)); got.Status != 409 || got.Code != "ticket_used" {
+		t.Errorf("polling the confirmed ticket again: %+v, want 409 ticket_used", got)
+	}
+}
+
+// TestBrowserQRLoginDenied: the phone taps 取消; the desktop says so, stays
+// logged out, and 刷新 gives a new QR code of a new ticket.
+func TestBrowserQRLoginDenied(t *testing.T) {
+	execPath := requireChromium(t)
+	srv := startDemoServer(t)
+	desk := newBrowser(t, execPath, "qr-deny-desktop", desktopUA, desktopViewport)
+	phone := desk.newContext("qr-deny-phone", wechatUA, phoneViewport)
+
+	desk.do("open the demo page", chromedp.Navigate(srv.URL+"/"))
+	desk.waitQRStatus("waiting", "请用微信扫码登录")
+	scan := desk.readQRCode("qr-deny-desktop-qr")
+	checkScanURL(t, srv.URL, scan)
+
+	phone.scanAndLogIn(srv.URL, scan)
+	desk.waitQRStatus("scanned", "已扫码，请在手机上确认")
+	phone.confirmOnPhone(false)
+	phone.screenshot("qr-deny-1-phone-cancelled")
+
+	desk.waitQRStatus("denied", "已取消登录")
+	desk.waitJS("the 刷新 button", `isShown("qr-refresh") && !$("qr-refresh").disabled && $("qr-refresh").textContent.trim() === "刷新"`)
+	if got := desk.text("qr-overlay-text"); got != "已取消登录" {
+		t.Errorf("the text over the QR code is %q, want 已取消登录", got)
+	}
+	if desk.evalBool(`isShown("signed-in")`) {
+		t.Errorf("the desktop is shown signed in after 取消")
+	}
+	if status := desk.evalInt(`fetch("/auths/session", { cache: "no-store" }).then((r) => r.status)`); status != 401 {
+		t.Errorf("desktop GET /auths/session after 取消: %d, want 401", status)
+	}
+	desk.screenshot("qr-deny-2-desktop-denied")
+
+	desk.do("click 刷新", chromedp.Click(chromedp.ID("qr-refresh")))
+	desk.waitQRStatus("waiting", "请用微信扫码登录")
+	again := desk.readQRCode("qr-deny-desktop-qr-again")
+	checkScanURL(t, srv.URL, again)
+	if again == scan {
+		t.Errorf("刷新 shows the same QR code %s, want a new ticket", scan)
+	}
+	desk.screenshot("qr-deny-3-desktop-refreshed")
+	desk.checkConsole()
+}
+
+// TestBrowserQRCodeExpired: a ticket that expires shows 二维码已过期 over
+// the code with 刷新, which makes a new one. Tickets live 30 s at least, so
+// the server's answer is replaced: the polls of the page's first ticket are
+// told it expired.
+func TestBrowserQRCodeExpired(t *testing.T) {
+	execPath := requireChromium(t)
+	var created atomic.Int32
+	srv := startDemoServerWith(t, func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			const route = "/auths/loginTypes/DemoWechatLogin/qr"
+			switch {
+			case r.Method == http.MethodPost && r.URL.Path == route:
+				created.Add(1)
+			case r.Method == http.MethodGet && strings.HasPrefix(r.URL.Path, route+"/") && created.Load() == 1:
+				w.Header().Set("Content-Type", "application/json")
+				io.WriteString(w, `{"status":"expired"}`)
+				return
+			}
+			next.ServeHTTP(w, r)
+		})
+	})
+	b := newBrowser(t, execPath, "qr-expired", desktopUA, desktopViewport)
+	b.do("open the demo page", chromedp.Navigate(srv.URL+"/"))
+	b.waitQRStatus("expired", "二维码已过期")
+	b.waitJS("the 刷新 button", `isShown("qr-refresh") && !$("qr-refresh").disabled`)
+	if got := b.text("qr-overlay-text"); got != "二维码已过期" {
+		t.Errorf("the text over the QR code is %q, want 二维码已过期", got)
+	}
+	if !b.evalBool(`$("qr-simulate").disabled`) {
+		t.Errorf("在本机模拟手机扫码 is enabled for an expired code")
+	}
+	b.screenshot("qr-expired-1-desktop")
+	b.do("click 刷新", chromedp.Click(chromedp.ID("qr-refresh")))
+	b.waitQRStatus("waiting", "请用微信扫码登录")
+	if n := created.Load(); n != 2 {
+		t.Errorf("%d tickets made, want 2: the first and the one 刷新 asked for", n)
+	}
+	checkScanURL(t, srv.URL, b.readQRCode("qr-expired-desktop-qr-again"))
+	b.checkConsole()
+}
+
+// TestBrowserQRLoginRefused: when the app refuses the phone's login (here
+// its login hook), the phone is told why and the desktop shows the denied
+// state, as for 取消.
+func TestBrowserQRLoginRefused(t *testing.T) {
+	execPath := requireChromium(t)
+	const why = "本应用仅限受邀用户使用。"
+	srv := startDemoServerWith(t, nil, jit.WithLoginHook(func(context.Context, *auths.LoginEvent) error {
+		return errors.New(why)
+	}))
+	desk := newBrowser(t, execPath, "qr-refused-desktop", desktopUA, desktopViewport)
+	phone := desk.newContext("qr-refused-phone", wechatUA, phoneViewport)
+
+	desk.do("open the demo page", chromedp.Navigate(srv.URL+"/"))
+	desk.waitQRStatus("waiting", "请用微信扫码登录")
+	scan := desk.readQRCode("qr-refused-desktop-qr")
+	checkScanURL(t, srv.URL, scan)
+
+	phone.do("open the scanned link", chromedp.Navigate(scan))
+	user := phone.pickSimulatorUser(srv.URL, demoNickname)
+	phone.do("click "+demoNickname, waitLoad(chromedp.Click(chromedp.ID(user.ID))))
+	phone.waitJS("the hook's message on the phone", fmt.Sprintf(`document.body.innerText.includes(%q)`, why))
+	if phone.evalBool("!!(" + buttonJS("确认登录") + ")") {
+		t.Errorf("the phone is asked to confirm a login the app refused")
+	}
+	phone.screenshot("qr-refused-1-phone")
+
+	desk.waitQRStatus("denied", "已取消登录")
+	if status := desk.evalInt(`fetch("/auths/session", { cache: "no-store" }).then((r) => r.status)`); status != 401 {
+		t.Errorf("desktop GET /auths/session after a refused login: %d, want 401", status)
+	}
+	desk.screenshot("qr-refused-2-desktop")
+	desk.checkConsole()
+}
+
+// TestBrowserWebsiteAppLogin: the demo's login element of the WeChat
+// website-app Type (auths.loginTypes.WeChatType) is offered on the desktop
+// as 网站应用扫码登录; it runs through the simulator's qrconnect page and
+// logs the desktop in.
+func TestBrowserWebsiteAppLogin(t *testing.T) {
+	execPath := requireChromium(t)
+	srv := startDemoServer(t)
+	b := newBrowser(t, execPath, "website-app", desktopUA, desktopViewport)
+	b.do("open the demo page", chromedp.Navigate(srv.URL+"/"))
+	b.waitQRStatus("waiting", "请用微信扫码登录")
+	b.waitJS("the website-app login button", `isShown("website-logins") && document.querySelectorAll("#website-logins button").length === 1`)
+	if got := b.evalString(`document.querySelector("#website-logins button").textContent`); got != "网站应用扫码登录" {
+		t.Errorf("website-app button text %q, want 网站应用扫码登录", got)
+	}
+	b.screenshot("website-app-1-button")
+	b.do("click 网站应用扫码登录", waitLoad(chromedp.Click(chromedp.CSS("#website-logins button"))))
+	if loc := b.location(); !strings.HasPrefix(loc, srv.URL+"/_wechat/connect/qrconnect?appid=wx00000000000000aa&") ||
+		!strings.Contains(loc, "&scope=snsapi_login&") {
+		t.Fatalf("网站应用扫码登录 went to %s, want the simulator's qrconnect page", loc)
+	}
+	user := b.pickSimulatorUser(srv.URL, demoNickname)
+	b.screenshot("website-app-2-simulator")
+	b.do("click "+demoNickname, waitLoad(chromedp.Click(chromedp.ID(user.ID))))
+	b.waitSignedIn(1)
+	if got := b.text("login-type"); got != "微信扫码登录（网站应用演示）" {
+		t.Errorf("#login-type %q, want the website-app element's title", got)
+	}
+	b.screenshot("website-app-3-signed-in")
+	b.checkConsole()
+}
+
+// checkScanURL checks a decoded QR code: the scan link of a ticket of the
+// demo's login element on this server.
+func checkScanURL(t *testing.T, srvURL, scan string) {
+	t.Helper()
+	prefix := srvURL + "/auths/loginTypes/DemoWechatLogin/scan?ticket="
+	ticket, ok := strings.CutPrefix(scan, prefix)
+	if !ok || ticket == "" || strings.ContainsAny(ticket, "&#/?") {
+		t.Fatalf("the QR code holds %q, want %s<ticket>", scan, prefix)
+	}
+}
+
+// waitQRStatus waits for the desktop view's QR box in this status with
+// this caption, its image loaded.
+func (b *browser) waitQRStatus(status, caption string) {
+	b.t.Helper()
+	b.waitJS(fmt.Sprintf("the QR code %s (%s)", status, caption), fmt.Sprintf(
+		`isShown("signed-out-browser") && $("qr-box").dataset.status === %q && $("qr-caption").textContent === %q && isShown("qrcode") && $("qrcode").complete && $("qrcode").naturalWidth > 0`,
+		status, caption))
+}
+
+// readQRCode decodes the QR code the page shows, from the pixels on the
+// screen (a screenshot of the <img>), and checks that the PNG the server
+// sent holds the same text.
+func (b *browser) readQRCode(name string) string {
+	b.t.Helper()
+	shot, err := chromedp.Run(b.ctx, chromedp.Screenshot(chromedp.ID("qrcode")))
+	if err != nil {
+		b.fatalf("screenshot the QR code: %v", err)
+	}
+	b.save(name, shot)
+	shown, err := decodeQRCode(shot)
+	if err != nil {
+		b.fatalf("decode the QR code on the screen: %v", err)
+	}
+	// The image bytes, fetched by the page from its own src.
+	b64 := b.evalString(`fetch($("qrcode").src).then((r) => r.arrayBuffer()).then((buf) => {
+		let s = "";
+		for (const c of new Uint8Array(buf)) s += String.fromCharCode(c);
+		return btoa(s);
+	})`)
+	raw, err := base64.StdEncoding.DecodeString(b64)
+	if err != nil {
+		b.fatalf("the QR code's PNG: %v", err)
+	}
+	served, err := decodeQRCode(raw)
+	if err != nil {
+		b.fatalf("decode the QR code's PNG: %v", err)
+	}
+	if served != shown {
+		b.t.Errorf("the QR code on the screen holds %q, its PNG %q", shown, served)
+	}
+	return shown
+}
+
+// decodeQRCode reads the text of the one QR code in a PNG.
+//
+// It uses gozxing's multi-code reader, which tries every triple of finder
+// pattern candidates: the single-code reader takes the best-looking triple
+// only, and for a few percent of tickets a run of data modules that looks
+// like a finder pattern wins, so a valid code is not found ("dimension =
+// 39"; zbarimg reads those).
+func decodeQRCode(pngBytes []byte) (string, error) {
+	img, err := png.Decode(bytes.NewReader(pngBytes))
+	if err != nil {
+		return "", err
+	}
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		return "", err
+	}
+	results, err := multiqrcode.NewQRCodeMultiReader().DecodeMultiple(bmp,
+		map[gozxing.DecodeHintType]any{gozxing.DecodeHintType_TRY_HARDER: true})
+	if err != nil {
+		return "", err
+	}
+	text := results[0].GetText()
+	for _, r := range results[1:] {
+		if r.GetText() != text {
+			return "", fmt.Errorf("the image holds several QR codes: %q and %q", text, r.GetText())
+		}
+	}
+	return text, nil
+}
+
+// scanAndLogIn is the phone opening a scanned link in WeChat: the
+// simulator's authorize page, the demo user, and the confirmation page.
+func (b *browser) scanAndLogIn(srvURL, scan string) {
+	b.t.Helper()
+	b.do("open the scanned link", chromedp.Navigate(scan))
+	user := b.pickSimulatorUser(srvURL, demoNickname)
+	b.do("click "+demoNickname, waitLoad(chromedp.Click(chromedp.ID(user.ID))))
+	b.waitJS("the confirmation page", fmt.Sprintf(`document.body.innerText.includes(%q) && !!(%s) && !!(%s)`,
+		"在电脑上登录「"+demoAppTitle(b.t)+"」？", buttonJS("确认登录"), buttonJS("取消")))
+}
+
+// confirmOnPhone taps 确认登录 (confirm) or 取消 on the confirmation page.
+func (b *browser) confirmOnPhone(confirm bool) {
+	b.t.Helper()
+	label, after := "确认登录", "已确认"
+	if !confirm {
+		label, after = "取消", "已取消"
+	}
+	b.waitJS("the confirmation page", "!!("+buttonJS(label)+")")
+	b.do("tap "+label, waitLoad(chromedp.Click(chromedp.JSPath(buttonJS(label)))))
+	b.waitJS("the page after "+label, fmt.Sprintf(`document.body.innerText.includes(%q)`, after))
+}
+
+// buttonJS is a JavaScript expression for the button with this text.
+func buttonJS(text string) string {
+	return fmt.Sprintf(`[...document.querySelectorAll("button")].find((b) => b.textContent.trim() === %q)`, text)
+}
+
+// demoAppTitle is the demo app's title (app.json), which the phone's
+// confirmation page names.
+func demoAppTitle(t *testing.T) string {
+	t.Helper()
+	b, err := fs.ReadFile(demoFS, "demoapp/app.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var a struct {
+		Title string `json:"title"`
+	}
+	if err := json.Unmarshal(b, &a); err != nil || a.Title == "" {
+		t.Fatalf("demoapp/app.json: no title (%v)", err)
+	}
+	return a.Title
 }
 
 // requireChromium finds Debian's Chromium. It skips the test when there is
@@ -356,6 +759,13 @@ func requireChromium(t *testing.T) string {
 // its own SQLite file.
 func startDemoServer(t *testing.T) *httptest.Server {
 	t.Helper()
+	return startDemoServerWith(t, nil)
+}
+
+// startDemoServerWith is startDemoServer with wrap, when not nil, in front
+// of the app's handler, and more options for the app.
+func startDemoServerWith(t *testing.T, wrap func(http.Handler) http.Handler, opts ...jit.Option) *httptest.Server {
+	t.Helper()
 	srv := httptest.NewUnstartedServer(nil)
 	self := "http://" + srv.Listener.Addr().String()
 	sub, err := fs.Sub(demoFS, "demoapp")
@@ -363,12 +773,12 @@ func startDemoServer(t *testing.T) *httptest.Server {
 		t.Fatal(err)
 	}
 	logger := slog.New(slog.NewTextHandler(testLogWriter{t}, &slog.HandlerOptions{Level: slog.LevelInfo}))
-	app, err := jit.OpenFS(t.Context(), sub, ".",
+	app, err := jit.OpenFS(t.Context(), sub, ".", append([]jit.Option{
 		jit.WithLogger(logger),
 		jit.WithDevSimulator(self),
 		jit.WithDatabase(filepath.Join(t.TempDir(), "jit.db")),
 		jit.WithoutReload(),
-	)
+	}, opts...)...)
 	if err != nil {
 		srv.Listener.Close()
 		t.Fatalf("open the demo app: %v", err)
@@ -378,6 +788,9 @@ func startDemoServer(t *testing.T) *httptest.Server {
 	}
 	t.Cleanup(func() { app.Close() })
 	srv.Config.Handler = app.Handler()
+	if wrap != nil {
+		srv.Config.Handler = wrap(srv.Config.Handler)
+	}
 	srv.Start()
 	t.Cleanup(srv.Close) // runs before app.Close: no request outlives the app
 	return srv
@@ -524,8 +937,9 @@ type simulatorUser struct {
 func (b *browser) pickSimulatorUser(srvURL, nickname string) simulatorUser {
 	b.t.Helper()
 	b.do("wait for the simulator's user list", chromedp.WaitVisible(chromedp.ID("wx-users")))
-	if loc := b.location(); !strings.HasPrefix(loc, srvURL+"/_wechat/connect/oauth2/authorize?") {
-		b.fatalf("the browser is at %s, want the simulator's authorize page", loc)
+	if loc := b.location(); !strings.HasPrefix(loc, srvURL+"/_wechat/connect/oauth2/authorize?") &&
+		!strings.HasPrefix(loc, srvURL+"/_wechat/connect/qrconnect?") {
+		b.fatalf("the browser is at %s, want the simulator's authorize or qrconnect page", loc)
 	}
 	user, err := chromedp.Run(b.ctx, chromedp.Evaluate[simulatorUser](fmt.Sprintf(`(() => {
 		for (const b of document.querySelectorAll("#wx-users button[id^='wx-user-']")) {

@@ -166,7 +166,7 @@ function renderIdentities(user, titles, logins) {
   const box = $("bind-options");
   box.replaceChildren();
   for (const e of logins) {
-    if (bound.has(e.appId)) continue;
+    if (bound.has(e.appId) || !canRunHere(e)) continue;
     const button = h("button", "btn btn-outline", `绑定${e.title || e.fullName}`);
     button.type = "button";
     button.dataset.loginType = e.fullName;
@@ -177,6 +177,14 @@ function renderIdentities(user, titles, logins) {
     box.append(button);
   }
   box.hidden = box.childElementCount === 0;
+}
+
+// Where a login element's own login page works: a website app's QR page
+// (WeChatType) wants a screen to scan from, outside WeChat; a 公众号 login
+// runs inside WeChat only.
+function canRunHere(e) {
+  const website = e.type === WEBSITE_LOGIN_TYPE;
+  return el.isWechatBrowser() ? !website : website;
 }
 
 function renderSessions(sessions, error) {
@@ -319,9 +327,19 @@ function startQrLogin() {
       qrLogin = null;
       if (err.code === "qr_expired") showQrStatus("expired");
       else if (err.code === "qr_denied") showQrStatus("denied");
-      else showQrStatus("error", `二维码出错了：${err.message}`);
+      else showQrStatus("error", qrErrorText(err));
     },
   );
+}
+
+// The caption for a QR login that failed otherwise. The server's refusals
+// (ticket_not_found, cross_site, …) carry a Chinese message, shown as
+// text; the SDK's own messages ("qrLogin: …") are English, for developers.
+function qrErrorText(err) {
+  if (err.status === 0) return "网络连接失败，请检查网络后刷新。";
+  const message = typeof err.message === "string" ? err.message : "";
+  if (err.code && message && !message.startsWith("qrLogin:")) return message;
+  return "二维码出错了，请刷新。";
 }
 
 $("qr-refresh").addEventListener("click", (e) => {
