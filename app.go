@@ -67,6 +67,7 @@ type App struct {
 	sealer     elements.Sealer
 	metrics    *metrics
 	stopListen func() // the PostgreSQL LISTEN for QR tickets, when running
+	bindingKey []byte // signs browser binding cookies; shared through the database
 	// lastReloadFailed is set after each reload; /readyz reports it.
 	lastReloadFailed atomic.Bool
 }
@@ -171,6 +172,10 @@ func (a *App) openDatabase(ctx context.Context, appPath, dir string) error {
 		a.dbPath = dsn
 	}
 	if err := models.Migrate(ctx, db); err != nil {
+		return fmt.Errorf("opening database: %w", err)
+	}
+	// Replicas must accept each other's browser binding cookies.
+	if a.bindingKey, err = models.SharedKey(ctx, db, "browser-binding"); err != nil {
 		return fmt.Errorf("opening database: %w", err)
 	}
 	// A login's writes are single statements, so gorm's implicit transaction

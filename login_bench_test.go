@@ -74,7 +74,7 @@ func newBenchUser(i int) wechatsim.User {
 // benchCallback times callbacks by userPanda or, with newUsers, each by a
 // new WeChat user (added to the fake with the timer stopped).
 func benchCallback(b *testing.B, newUsers bool) {
-	e := newLoginEnv(b, envOptions{opts: []jit.Option{
+	e := newLoginEnv(b, envOptions{opts: []jit.Option{manyBrowsersOneAddress,
 		// What a server logs at its default level, formatted but not kept.
 		jit.WithLogger(slog.New(slog.NewJSONHandler(io.Discard, nil))),
 	}})

@@ -363,3 +363,7 @@ func writeFiles(t testing.TB, dir string, files map[string]string) {
 }
 
 func quietLogger() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// manyBrowsersOneAddress lifts the per-client rate limit of the login
+// routes for load tests, whose many browsers share one loopback address.
+var manyBrowsersOneAddress = jit.WithLoginRateLimit(0, 0)

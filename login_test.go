@@ -554,7 +554,7 @@ func TestLoginConcurrency(t *testing.T) {
 		t.Skip("short")
 	}
 	t.Run("100 logins of one user", func(t *testing.T) {
-		e := newLoginEnv(t, envOptions{})
+		e := newLoginEnv(t, envOptions{opts: []jit.Option{manyBrowsersOneAddress}})
 		const n = 100
 		var wg sync.WaitGroup
 		rs := make([]*response, n)
@@ -578,7 +578,7 @@ func TestLoginConcurrency(t *testing.T) {
 		wantNoLockErrors(t, e, rs)
 	})
 	t.Run("200 distinct users", func(t *testing.T) {
-		e := newLoginEnv(t, envOptions{})
+		e := newLoginEnv(t, envOptions{opts: []jit.Option{manyBrowsersOneAddress}})
 		const n = 200
 		for i := range n {
 			e.sim.AddUser(wechatsim.User{OpenID: fmt.Sprintf("oMany%024d", i), Nickname: fmt.Sprintf("用户%d😀", i)})

@@ -26,6 +26,9 @@ type options struct {
 	reloadHook  func(error)
 	sessionTTL  time.Duration
 	loginHook   auths.LoginHook
+	proxies     []string
+	ratePerSec  float64
+	rateBurst   int
 	devSelfURL  string
 	runtimeOpts []runtime.Option
 	watchOpts   []runtime.WatchOption
@@ -35,10 +38,18 @@ func defaultOptions() options {
 	return options{
 		reload:     true,
 		logger:     slog.Default(),
-		httpClient: &http.Client{Timeout: 10 * time.Second, Transport: upstreamTransport()},
+		httpClient: &http.Client{Timeout: 10 * time.Second, Transport: upstreamTransport(), CheckRedirect: noRedirects},
 		lookupEnv:  os.LookupEnv,
+		ratePerSec: DefaultLoginRate,
+		rateBurst:  DefaultLoginBurst,
 	}
 }
+
+// noRedirects keeps the default client from following a redirect: WeChat's
+// API never sends one, and following it would let whatever answers as WeChat
+// make the server fetch any address. (The WeChat client refuses redirects
+// whatever client it is given; this covers other uses of the default.)
+func noRedirects(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // upstreamTransport is http.DefaultTransport with room for the connections
 // a busy login server keeps open to WeChat: the default keeps two idle
@@ -115,4 +126,29 @@ func WithSessionTTL(d time.Duration) Option { return func(o *options) { o.sessio
 // here.
 func WithLoginHook(f func(ctx context.Context, ev *auths.LoginEvent) error) Option {
 	return func(o *options) { o.loginHook = f }
+}
+
+// The default rate limit of the login routes, per client: a person logging
+// in (two requests) or retrying never meets it, an office of a few hundred
+// behind one address logging in at nine neither, a flood does.
+const (
+	DefaultLoginRate  = 2.0 // requests a second
+	DefaultLoginBurst = 40
+)
+
+// WithLoginRateLimit limits each client to perSecond requests (bursts of
+// burst) on the routes that start or finish a login, each of which writes
+// to the database; 429 rate_limited past it. 0 turns it off. The limit is
+// kept in memory, per replica.
+func WithLoginRateLimit(perSecond float64, burst int) Option {
+	return func(o *options) { o.ratePerSec, o.rateBurst = perSecond, burst }
+}
+
+// WithTrustedProxies names the proxies (CIDRs such as 10.0.0.0/8, or
+// single addresses) in front of the server. Only a request from one of
+// them is believed about the client's address (X-Forwarded-For,
+// X-Real-IP: the rate limit's key) and scheme (X-Forwarded-Proto: the
+// cookies' names and flags); by default no one is.
+func WithTrustedProxies(cidrs ...string) Option {
+	return func(o *options) { o.proxies = append(o.proxies, cidrs...) }
 }

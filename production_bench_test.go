@@ -152,7 +152,7 @@ func benchLogins(b *testing.B, kind string, replicas int) {
 	sim, _, env, openids := benchFakeWechat(b)
 	reps := make([]*replica, replicas)
 	for i := range reps {
-		reps[i] = startReplica(b, dsn, env, jit.WithLogger(benchDiscard))
+		reps[i] = startReplica(b, dsn, env, jit.WithLogger(benchDiscard), manyBrowsersOneAddress)
 	}
 	browser := benchBrowsers(b)
 	elapsed, n := runPool(b, func(i int64) error {
@@ -304,7 +304,7 @@ func BenchmarkCallbackLatency(b *testing.B) {
 		b.Run(kind, func(b *testing.B) {
 			dsn := benchDSN(b, kind)
 			sim, _, env, openids := benchFakeWechat(b)
-			r := startReplica(b, dsn, env, jit.WithLogger(benchDiscard))
+			r := startReplica(b, dsn, env, jit.WithLogger(benchDiscard), manyBrowsersOneAddress)
 			browser := benchBrowsers(b)
 			var lat []time.Duration
 			for b.Loop() {

@@ -45,7 +45,7 @@ func TestHotReloadUnderLoad(t *testing.T) {
 	writeCfg("zh_CN")
 	var reloads atomic.Int32
 	app, err := jit.Open(context.Background(), dir, jit.WithDatabase(filepath.Join(t.TempDir(), "r.db")),
-		jit.WithLogger(slog.New(slog.DiscardHandler)),
+		jit.WithLogger(slog.New(slog.DiscardHandler)), manyBrowsersOneAddress,
 		jit.WithLookupEnv(func(k string) (string, bool) { v, ok := env[k]; return v, ok }),
 		jit.WithDebounce(5*time.Millisecond), jit.WithReloadHook(func(error) { reloads.Add(1) }))
 	if err != nil {

@@ -239,7 +239,7 @@ func TestLogoutEndsTheSessionServerSide(t *testing.T) {
 func TestConcurrentLoginsAcrossReplicasKeepOneRowPerUser(t *testing.T) {
 	dsn, kind := repSharedDatabase(t)
 	sim, env := repFakeWechat(t)
-	reps := []*replica{startReplica(t, dsn, env), startReplica(t, dsn, env)}
+	reps := []*replica{startReplica(t, dsn, env, manyBrowsersOneAddress), startReplica(t, dsn, env, manyBrowsersOneAddress)}
 	const users, loginsPerUser = 50, 4 // 200 logins
 	var openids []string
 	for i := range users {

@@ -59,23 +59,27 @@ type LoginEvent struct {
 // Server is the HTTP side of login: the login and callback routes of every
 // login element, sessions, users' identities and logout.
 type Server struct {
-	store      *Store
-	lookup     Lookup
-	providers  func() []Provider
-	publicURL  *url.URL
-	logger     *slog.Logger
-	now        func() time.Time
-	hook       LoginHook
-	stateTTL   time.Duration
-	sessionTTL time.Duration
-	dupWindow  time.Duration
-	exchangeTO time.Duration
-	observe    func(element, outcome string, errcode int)
-	qrObserve  func(element, event string)
-	ticketPoll time.Duration // how often a QR long poll reads the database
-	appTitle   func() string
-	echo       *echo.Echo   // only to read a request's scheme the way echo does
-	lastSweep  atomic.Int64 // unix nanoseconds of the last sweep
+	store         *Store
+	lookup        Lookup
+	providers     func() []Provider
+	publicURL     *url.URL
+	logger        *slog.Logger
+	now           func() time.Time
+	hook          LoginHook
+	stateTTL      time.Duration
+	sessionTTL    time.Duration
+	dupWindow     time.Duration
+	exchangeTO    time.Duration
+	observe       func(element, outcome string, errcode int)
+	qrObserve     func(element, event string)
+	ticketPoll    time.Duration // how often a QR long poll reads the database
+	appTitle      func() string
+	ip            echo.IPExtractor     // the client's address (WithTrustedProxies)
+	scheme        echo.SchemeExtractor // http or https, ditto
+	ratePerSecond float64              // per client on the login routes; 0: no limit
+	rateBurst     int
+	bindingKey    []byte       // signs binding cookies (WithBindingKey)
+	lastSweep     atomic.Int64 // unix nanoseconds of the last sweep
 	// warnedNoDefault: RequireLogin said once that no element is default.
 	warnedNoDefault atomic.Bool
 }
@@ -135,11 +139,12 @@ func NewServer(db *gorm.DB, lookup Lookup, opts ...ServerOption) *Server {
 		sessionTTL: 7 * 24 * time.Hour,
 		dupWindow:  2 * time.Minute,
 		exchangeTO: 30 * time.Second,
-		echo:       echo.New(),
 		providers:  func() []Provider { return nil },
 		ticketPoll: 250 * time.Millisecond,
 		appTitle:   func() string { return "本应用" },
 	}
+	s.ip, s.scheme = proxyTrust(nil)
+	s.bindingKey = []byte(rand.Text() + rand.Text())
 	if db != nil {
 		s.store = NewStore(db)
 	}
@@ -149,17 +154,20 @@ func NewServer(db *gorm.DB, lookup Lookup, opts ...ServerOption) *Server {
 	return s
 }
 
-// Register adds the routes to e.
+// Register adds the routes to e, and makes e read clients' addresses and
+// schemes as the server does (WithTrustedProxies).
 func (s *Server) Register(e *echo.Echo) {
+	e.IPExtractor, e.SchemeExtractor = s.ip, s.scheme
+	limit := s.limiter()
 	e.GET("/auths/loginTypes", s.loginTypes)
-	e.GET("/auths/loginTypes/:name/login", s.page(s.needDB(s.login)))
-	e.GET("/auths/loginTypes/:name/callback", s.page(s.observed(s.needDB(s.callback))))
+	e.GET("/auths/loginTypes/:name/login", s.page(limit(s.needDB(s.login))))
+	e.GET("/auths/loginTypes/:name/callback", s.page(limit(s.observed(s.needDB(s.callback)))))
 	e.POST("/auths/loginTypes/:name/unbind", s.needDB(s.sameOrigin(s.unbind)))
 	e.GET("/auths/session", s.needDB(s.session))
 	e.GET("/auths/sessions", s.needDB(s.sessions))
 	e.DELETE("/auths/sessions/:id", s.needDB(s.sameOrigin(s.endSession)))
 	e.POST("/auths/logout", s.needDB(s.sameOrigin(s.logout)))
-	s.registerQR(e)
+	s.registerQR(e, limit)
 }
 
 // loginTypes lists what the front end may know of every login element
@@ -244,7 +252,11 @@ func (s *Server) login(c echo.Context) error {
 		return ferr
 	}
 	base := s.baseURL(c.Request())
-	target, err := safeRedirect(c.QueryParam("redirectUrl"), base, c.Request().Host, p.Policy().AllowedRedirectHosts)
+	reqHost := c.Request().Host
+	if s.publicURL != nil {
+		reqHost = "" // with a public URL the request's Host decides nothing
+	}
+	target, err := safeRedirect(c.QueryParam("redirectUrl"), base, reqHost, p.Policy().AllowedRedirectHosts)
 	if err != nil {
 		return fail(http.StatusBadRequest, "invalid_redirect", "登录后要返回的地址不安全（redirectUrl %v）。", err)
 	}
@@ -257,7 +269,7 @@ func (s *Server) login(c echo.Context) error {
 		}
 		bindUser = u.UserID
 	}
-	binding := s.ensureBinding(c)
+	binding, fresh := s.ensureBinding(c)
 	state := newToken()
 	now := s.now()
 	row := models.LoginState{
@@ -267,11 +279,23 @@ func (s *Server) login(c echo.Context) error {
 	if err := s.store.CreateState(ctx, &row); err != nil {
 		return err
 	}
+	s.trimPending(ctx, row.BindingHash, fresh)
 	s.sweep(ctx, now)
 
 	callback := base.JoinPath("auths", "loginTypes", c.Param("name"), "callback").String()
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.Redirect(http.StatusFound, p.AuthCodeURL(callback, state))
+}
+
+// trimPending keeps a browser that already had a binding to a few pending
+// logins (a fresh binding has none to trim).
+func (s *Server) trimPending(ctx context.Context, bindingHash string, fresh bool) {
+	if fresh {
+		return
+	}
+	if err := s.store.trimPending(ctx, bindingHash); err != nil {
+		s.logger.WarnContext(ctx, "trimming a browser's pending logins", "err", err)
+	}
 }
 
 // sweep deletes long-expired login states and sessions as logins happen,
@@ -285,7 +309,12 @@ func (s *Server) sweep(ctx context.Context, now time.Time) {
 	// An hour's grace: a logged-out session row is what refuses a late
 	// duplicate callback of its login, and states outlive their sessions'
 	// duplicate window.
-	s.store.Sweep(ctx, now.Add(-time.Hour))
+	n, err := s.store.Sweep(ctx, now.Add(-time.Hour))
+	if err != nil {
+		s.logger.WarnContext(ctx, "sweeping ended logins and sessions", "swept", n, "err", err)
+	} else if n > 0 {
+		s.logger.DebugContext(ctx, "swept ended logins and sessions", "rows", n)
+	}
 }
 
 func (s *Server) callback(c echo.Context) error {
@@ -451,14 +480,14 @@ func (s *Server) callbackParams(c echo.Context) (state, binding, code string, _ 
 		return "", "", "", errStateInvalid()
 	}
 	st := raw[len(raw)-tokenLen:]
-	ck, err := c.Cookie(s.cookieName(s.baseURL(c.Request()), BindingCookie))
-	if err != nil || !validToken(ck.Value, 64) {
+	binding, ok := s.binding(c)
+	if !ok {
 		return "", "", "", s.mismatch(c.Request().Context(), st)
 	}
 	if len(code) > 512 {
 		return "", "", "", fail(http.StatusBadRequest, "code_invalid", "微信授权码无效，请重新登录。")
 	}
-	return st, ck.Value, code, nil
+	return st, binding, code, nil
 }
 
 func errStateInvalid() *Error {
@@ -613,9 +642,9 @@ func (s *Server) baseURL(r *http.Request) *url.URL {
 	if s.publicURL != nil {
 		return s.publicURL
 	}
-	// The request's own scheme, as echo reads it (including
-	// X-Forwarded-Proto from a proxy), and host.
-	return &url.URL{Scheme: s.echo.NewContext(r, nil).Scheme(), Host: r.Host}
+	// The request's own scheme (X-Forwarded-Proto only from a trusted
+	// proxy) and host.
+	return &url.URL{Scheme: s.scheme(r), Host: r.Host}
 }
 
 // basePath is the path the app is mounted under, "/" at the root.

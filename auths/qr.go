@@ -28,12 +28,12 @@ import (
 // maxQRWait bounds a long poll, seconds.
 const maxQRWait = 25
 
-func (s *Server) registerQR(e *echo.Echo) {
-	e.POST("/auths/loginTypes/:name/qr", s.needDB(s.sameOrigin(s.qrCreate)))
+func (s *Server) registerQR(e *echo.Echo, limit echo.MiddlewareFunc) {
+	e.POST("/auths/loginTypes/:name/qr", limit(s.needDB(s.sameOrigin(s.qrCreate))))
 	e.GET("/auths/loginTypes/:name/qr/:ticket", s.needDB(s.qrPoll))
-	e.GET("/auths/loginTypes/:name/scan", s.page(s.needDB(s.qrScan)))
-	e.POST("/auths/loginTypes/:name/qr/:ticket/confirm", s.page(s.needDB(s.sameOrigin(s.qrAnswer(true)))))
-	e.POST("/auths/loginTypes/:name/qr/:ticket/cancel", s.page(s.needDB(s.sameOrigin(s.qrAnswer(false)))))
+	e.GET("/auths/loginTypes/:name/scan", s.page(limit(s.needDB(s.qrScan))))
+	e.POST("/auths/loginTypes/:name/qr/:ticket/confirm", s.page(limit(s.needDB(s.sameOrigin(s.qrAnswer(true))))))
+	e.POST("/auths/loginTypes/:name/qr/:ticket/cancel", s.page(limit(s.needDB(s.sameOrigin(s.qrAnswer(false))))))
 }
 
 // crossDevice is the element of a QR route, when it can log desktops in.
@@ -63,12 +63,17 @@ func (s *Server) qrCreate(c echo.Context) error {
 	}
 	r := c.Request()
 	base := s.baseURL(r)
-	binding := s.ensureBinding(c)
+	binding, fresh := s.ensureBinding(c)
 	now, ttl := s.now(), cd.QRTicketTTL()
 	t := &models.QRTicket{Ticket: newToken(), LoginType: p.FullName(), DesktopBindingHash: hashHex(binding),
 		DesktopUA: SummarizeUserAgent(r.UserAgent()), Status: "waiting", CreatedAt: now, ExpiresAt: now.Add(ttl)}
 	if err := s.store.CreateTicket(r.Context(), t); err != nil {
 		return err
+	}
+	if !fresh {
+		if err := s.store.trimTickets(r.Context(), t.DesktopBindingHash); err != nil {
+			s.logger.WarnContext(r.Context(), "trimming a desktop's QR tickets", "err", err)
+		}
 	}
 	s.sweep(r.Context(), now)
 	s.observeQR(p.FullName(), "created")
@@ -106,8 +111,7 @@ func (s *Server) qrPoll(c echo.Context) error {
 		return notFound
 	}
 	base := s.baseURL(r)
-	ck, err := c.Cookie(s.cookieName(base, BindingCookie))
-	if err != nil || !validToken(ck.Value, 64) || hashHex(ck.Value) != t.DesktopBindingHash {
+	if binding, ok := s.binding(c); !ok || hashHex(binding) != t.DesktopBindingHash {
 		return fail(http.StatusForbidden, "ticket_other_browser", "这个二维码是在另一个浏览器里生成的。")
 	}
 	since := c.QueryParam("since")
@@ -170,13 +174,14 @@ func (s *Server) qrScan(c echo.Context) error {
 		return fail(http.StatusGone, "qr_expired", "二维码已失效，请在电脑上刷新二维码后重新扫码。")
 	}
 	s.observeQR(p.FullName(), "scanned")
-	binding := s.ensureBinding(c)
+	binding, fresh := s.ensureBinding(c)
 	state := newToken()
 	row := models.LoginState{State: state, LoginType: p.FullName(), BindingHash: hashHex(binding), QRTicket: ticket,
 		Status: "pending", CreatedAt: now, ExpiresAt: now.Add(s.stateTTL)}
 	if err := s.store.CreateState(ctx, &row); err != nil {
 		return err
 	}
+	s.trimPending(ctx, row.BindingHash, fresh)
 	callback := s.baseURL(c.Request()).JoinPath("auths", "loginTypes", c.Param("name"), "callback").String()
 	c.Response().Header().Set("Cache-Control", "no-store")
 	return c.Redirect(http.StatusFound, p.AuthCodeURL(callback, state))
@@ -192,16 +197,16 @@ func (s *Server) qrAnswer(confirm bool) echo.HandlerFunc {
 		}
 		ctx := c.Request().Context()
 		ticket := c.Param("ticket")
-		ck, err := c.Cookie(s.cookieName(s.baseURL(c.Request()), BindingCookie))
+		binding, ok := s.binding(c)
 		gone := fail(http.StatusGone, "qr_expired", "二维码已失效，请在电脑上刷新二维码后重新扫码。")
-		if err != nil || !validToken(ck.Value, 64) || !validToken(ticket, tokenLen) {
+		if !ok || !validToken(ticket, tokenLen) {
 			return gone
 		}
-		var ok bool
+		var err error
 		if confirm {
-			ok, err = s.store.ConfirmTicket(ctx, ticket, hashHex(ck.Value), s.now())
+			ok, err = s.store.ConfirmTicket(ctx, ticket, hashHex(binding), s.now())
 		} else {
-			ok, err = s.store.DenyTicket(ctx, ticket, hashHex(ck.Value))
+			ok, err = s.store.DenyTicket(ctx, ticket, hashHex(binding))
 		}
 		if err != nil {
 			return err
@@ -244,18 +249,6 @@ func (s *Server) observeQR(element, event string) {
 	if s.qrObserve != nil {
 		s.qrObserve(element, event)
 	}
-}
-
-// ensureBinding returns the browser's binding cookie, setting a new one
-// when it has none.
-func (s *Server) ensureBinding(c echo.Context) string {
-	base := s.baseURL(c.Request())
-	if ck, err := c.Cookie(s.cookieName(base, BindingCookie)); err == nil && validToken(ck.Value, 64) {
-		return ck.Value
-	}
-	binding := newToken()
-	c.SetCookie(s.cookie(base, BindingCookie, binding, 0))
-	return binding
 }
 
 func renderPage(c echo.Context, status int, t *template.Template, data any) error {

@@ -252,8 +252,3 @@ func (s *Store) WaitTicket(ctx context.Context, ticket, since string, wait, poll
 		s.hub.unwatch(ticket, ch)
 	}
 }
-
-// sweepTickets deletes tickets that ended before old.
-func (s *Store) sweepTickets(ctx context.Context, old time.Time) {
-	s.db.WithContext(ctx).Where("expires_at < ?", old).Delete(&models.QRTicket{})
-}

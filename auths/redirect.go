@@ -51,8 +51,11 @@ func sameSite(raw string, u *url.URL, base *url.URL, reqHost string, allowed []s
 	if (u.Scheme != "http" && u.Scheme != "https") || u.User != nil || u.Host == "" {
 		return "", errors.New("must be a path starting with / or a URL on this site")
 	}
+	if base.Scheme == "https" && u.Scheme == "http" {
+		return "", errors.New("must not leave https for http")
+	}
 	host := strings.ToLower(u.Host)
-	if host == strings.ToLower(base.Host) || host == strings.ToLower(reqHost) {
+	if host == strings.ToLower(base.Host) || reqHost != "" && host == strings.ToLower(reqHost) {
 		return u.String(), nil
 	}
 	for _, h := range allowed {

@@ -13,7 +13,7 @@ func TestSafeRedirect(t *testing.T) {
 		"/after?x=1":                    "/after?x=1",
 		"https://h5.example.com/p#frag": "https://h5.example.com/p#frag",
 		"https://pay.example.com/done":  "https://pay.example.com/done",
-		"http://H5.EXAMPLE.COM/x?y=中文":  "http://H5.EXAMPLE.COM/x?y=中文",
+		"https://H5.EXAMPLE.COM/x?y=中文": "https://H5.EXAMPLE.COM/x?y=中文",
 	}
 	for in, want := range ok {
 		got, err := safeRedirect(in, base, "h5.example.com", []string{"pay.example.com"})
@@ -29,6 +29,8 @@ func TestSafeRedirect(t *testing.T) {
 		"/\xff", // not UTF-8: PostgreSQL would refuse to store it
 		"https://h5.example.com/" + strings.Repeat("é", 900), // grows past the column when re-encoded
 		"https://h5.example.com/" + strings.Repeat(" ", 1500),
+		"http://h5.example.com/x",     // an https site never sends a browser back to http
+		"http://pay.example.com/done", // not even to an allowed host
 	}
 	for _, in := range bad {
 		if got, err := safeRedirect(in, base, "h5.example.com", []string{"pay.example.com"}); err == nil {

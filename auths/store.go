@@ -513,11 +513,60 @@ func (s *Store) Unbind(ctx context.Context, userID, appID string, forget func(tx
 	})
 }
 
-// Sweep deletes login states and sessions that ended before old.
-func (s *Store) Sweep(ctx context.Context, old time.Time) {
-	s.db.WithContext(ctx).Where("expires_at < ?", old).Delete(&models.LoginState{})
-	s.db.WithContext(ctx).Where("expires_at < ?", old).Delete(&models.Session{})
-	s.sweepTickets(ctx, old)
+// Sweeping works in batches, so that no request waits on one long delete
+// and no write lock is held long; a call stops after maxSweepRows (the
+// rest goes next time). After a large sweep SQLite's WAL is checkpointed
+// and truncated, or it would keep the flood's size on disk.
+const (
+	sweepBatch      = 500
+	maxSweepRows    = 20000
+	checkpointAfter = 5000
+)
+
+// Sweep deletes login states, sessions and QR tickets that ended before
+// old, and returns how many rows went.
+func (s *Store) Sweep(ctx context.Context, old time.Time) (int, error) {
+	total := 0
+	for _, t := range []struct{ table, key string }{
+		{"jit_login_states", "state"}, {"jit_sessions", "id_hash"}, {"jit_qr_tickets", "ticket"},
+	} {
+		q := "DELETE FROM " + t.table + " WHERE " + t.key + " IN (SELECT " + t.key + " FROM " + t.table +
+			" WHERE expires_at < ? LIMIT ?)"
+		for total < maxSweepRows {
+			res := s.db.WithContext(ctx).Exec(q, old, sweepBatch)
+			if res.Error != nil {
+				return total, fmt.Errorf("sweeping %s: %w", t.table, res.Error)
+			}
+			total += int(res.RowsAffected)
+			if res.RowsAffected < sweepBatch {
+				break
+			}
+		}
+	}
+	if total >= checkpointAfter && s.db.Dialector.Name() == "sqlite" {
+		if err := s.db.WithContext(ctx).Exec("PRAGMA wal_checkpoint(TRUNCATE)").Error; err != nil {
+			return total, fmt.Errorf("checkpointing after the sweep: %w", err)
+		}
+	}
+	return total, nil
+}
+
+// maxPendingPerBrowser is how many logins one browser may have pending; a
+// new one replaces the oldest, so one client cannot pile up rows.
+const maxPendingPerBrowser = 5
+
+// trimPending deletes a browser's pending logins beyond the newest few.
+func (s *Store) trimPending(ctx context.Context, bindingHash string) error {
+	return s.db.WithContext(ctx).Exec(`DELETE FROM jit_login_states WHERE binding_hash = ? AND status = 'pending'
+		AND state NOT IN (SELECT state FROM jit_login_states WHERE binding_hash = ? AND status = 'pending'
+		ORDER BY created_at DESC LIMIT ?)`, bindingHash, bindingHash, maxPendingPerBrowser).Error
+}
+
+// trimTickets does the same for a desktop's waiting QR tickets.
+func (s *Store) trimTickets(ctx context.Context, bindingHash string) error {
+	return s.db.WithContext(ctx).Exec(`DELETE FROM jit_qr_tickets WHERE desktop_binding_hash = ? AND status = 'waiting'
+		AND ticket NOT IN (SELECT ticket FROM jit_qr_tickets WHERE desktop_binding_hash = ? AND status = 'waiting'
+		ORDER BY created_at DESC LIMIT ?)`, bindingHash, bindingHash, maxPendingPerBrowser).Error
 }
 
 func hashHex(s string) string {

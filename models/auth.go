@@ -8,7 +8,7 @@ import "time"
 type LoginState struct {
 	State       string `gorm:"primaryKey;size:64"`
 	LoginType   string `gorm:"size:191;not null"`
-	BindingHash string `gorm:"size:64;not null"`                 // sha256 of the browser's binding cookie
+	BindingHash string `gorm:"size:64;not null;index"`           // sha256 of the browser's binding cookie
 	RedirectURL string `gorm:"size:2048;not null"`               // the login's return URL, checked when stored
 	Status      string `gorm:"size:16;not null;default:pending"` // pending, exchanging, failed, done; a session row with this state also means done
 	// BindUserID is the user a bind=1 login attaches the identity to; empty
@@ -91,7 +91,7 @@ func (Identity) TableName() string { return "jit_identities" }
 type QRTicket struct {
 	Ticket             string `gorm:"primaryKey;size:32"`
 	LoginType          string `gorm:"size:191;not null"`
-	DesktopBindingHash string `gorm:"size:64;not null"`
+	DesktopBindingHash string `gorm:"size:64;not null;index"`
 	DesktopUA          string `gorm:"size:64;not null;default:''"` // summary shown on the phone
 	// Status: waiting, scanned (the phone opened the link), ready (the
 	// phone logged in; awaiting its confirmation), confirmed, denied,

@@ -49,7 +49,7 @@ func (WechatPublicAuthModel) TableName() string { return "wechat_public_auth" }
 
 // Tables are every model of the package, in migration order.
 func Tables() []any {
-	return []any{&WechatPublicAuthModel{}, &User{}, &Identity{}, &LoginState{}, &Session{}, &QRTicket{}}
+	return []any{&WechatPublicAuthModel{}, &User{}, &Identity{}, &LoginState{}, &Session{}, &QRTicket{}, &ServerKey{}}
 }
 
 // Migrate creates or updates the tables, and gives WeChat accounts stored

@@ -17,6 +17,10 @@ var (
 	// ErrMalformedResponse is wrapped in an UpstreamError when WeChat answers
 	// 200 with a body that is not the expected JSON.
 	ErrMalformedResponse = errors.New("malformed response")
+	// ErrRedirect is wrapped in an UpstreamError when WeChat (or whatever
+	// answered in its place) answers with a redirect: WeChat's API never
+	// redirects, and the service never follows one.
+	ErrRedirect = errors.New("redirect refused: WeChat's API never redirects")
 )
 
 // WechatError is a non-zero errcode returned by WeChat.

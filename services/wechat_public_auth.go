@@ -79,11 +79,30 @@ type UserInfo struct {
 // Option configures a WechatPublicAuthSvc.
 type Option func(*WechatPublicAuthSvc)
 
-// WithHTTPClient sets the HTTP client (e.g. for a proxy). The default one
-// does not follow redirects, which WeChat's API never sends.
+// WithHTTPClient sets the HTTP client (e.g. for a proxy). WeChat's API never
+// redirects, and following a redirect would let whatever answers as WeChat
+// make the server fetch any address, internal ones included: the service
+// uses a copy of c that never follows one (c itself is left as it is), and
+// a 3xx answer is an UpstreamError matching ErrRedirect. A nil c keeps the
+// default client.
 func WithHTTPClient(c *http.Client) Option {
-	return func(s *WechatPublicAuthSvc) { s.client = c }
+	return func(s *WechatPublicAuthSvc) {
+		if c != nil {
+			s.client = withoutRedirects(c)
+		}
+	}
 }
+
+// withoutRedirects is a shallow copy of c (same transport, so the same
+// connection pool) that never follows a redirect.
+func withoutRedirects(c *http.Client) *http.Client {
+	cp := *c
+	cp.CheckRedirect = refuseRedirect
+	return &cp
+}
+
+// refuseRedirect makes a client hand back the 3xx response itself.
+func refuseRedirect(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 
 // WithTimeout sets the per-attempt timeout (default 5s).
 func WithTimeout(d time.Duration) Option {
@@ -191,11 +210,9 @@ func (s *WechatPublicAuthSvc) findUser(ctx context.Context, openid string) (*mod
 // logins are not persisted and ValidAccessToken fails.
 func NewWechatPublicAuthSvc(cfg WechatConfig, db *gorm.DB, opts ...Option) *WechatPublicAuthSvc {
 	s := &WechatPublicAuthSvc{
-		cfg: cfg.withDefaults(),
-		db:  db,
-		client: &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error {
-			return http.ErrUseLastResponse
-		}},
+		cfg:      cfg.withDefaults(),
+		db:       db,
+		client:   &http.Client{CheckRedirect: refuseRedirect},
 		timeout:  5 * time.Second,
 		attempts: 3,
 		backoff:  100 * time.Millisecond,
@@ -241,6 +258,12 @@ func parseToken(endpoint string, res gjson.Result) (*AccessToken, error) {
 	}
 	if tok.ExpiresIn <= 0 {
 		tok.ExpiresIn = 7200
+	}
+	// A token cannot outlive its grant; the cap also keeps the expiry time
+	// from overflowing (or leaving PostgreSQL's timestamp range).
+	tok.ExpiresIn = min(tok.ExpiresIn, int(refreshTokenTTL/time.Second))
+	if err := checkToken(endpoint, tok); err != nil {
+		return nil, err
 	}
 	return tok, nil
 }
@@ -313,6 +336,11 @@ func (s *WechatPublicAuthSvc) userInfo(ctx context.Context, accessToken, openid 
 	if info.OpenID != openid {
 		return nil, &UpstreamError{Endpoint: endpointUserInfo, Status: http.StatusOK, Err: fmt.Errorf("%w: openid differs from the token's", ErrMalformedResponse)}
 	}
+	if info.UnionID != "" && !validKey(info.UnionID, MaxIDLen) {
+		return nil, &UpstreamError{Endpoint: endpointUserInfo, Status: http.StatusOK,
+			Err: fmt.Errorf("%w: invalid unionid (%d bytes): ids are printable ASCII of at most %d bytes", ErrMalformedResponse, len(info.UnionID), MaxIDLen)}
+	}
+	cleanProfile(info)
 	return info, nil
 }
 
@@ -370,6 +398,15 @@ func (s *WechatPublicAuthSvc) Profile(ctx context.Context, tok *AccessToken) (*U
 // attached to the app user userID (empty: none). A login without a profile
 // (snsapi_base) keeps the stored one.
 func (s *WechatPublicAuthSvc) SaveLogin(ctx context.Context, db *gorm.DB, tok *AccessToken, info *UserInfo, userID string) error {
+	// Profile cleaned what came from WeChat; a caller's own values get the
+	// same treatment, so what is stored fits either database.
+	if !validKey(tok.OpenID, MaxIDLen) || info.UnionID != "" && !validKey(info.UnionID, MaxIDLen) {
+		return fmt.Errorf("wechat: login: openid and unionid must be printable ASCII of at most %d bytes", MaxIDLen)
+	}
+	clean := *info
+	clean.Privilege = nil
+	cleanProfile(&clean)
+	info = &clean
 	now := s.now()
 	m := &models.WechatPublicAuthModel{
 		AppID:            s.cfg.AppID,

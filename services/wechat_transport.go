@@ -101,6 +101,11 @@ func (s *WechatPublicAuthSvc) callOnce(ctx context.Context, base, endpoint strin
 		return fail(0, err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		// Never followed (see WithHTTPClient), nor its Location logged:
+		// it is whatever the other end chose.
+		return fail(resp.StatusCode, ErrRedirect)
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxBodyBytes+1))
 	if err != nil {
 		return fail(0, fmt.Errorf("read body: %w", err))
