@@ -68,6 +68,7 @@ type App struct {
 	metrics    *metrics
 	stopListen func() // the PostgreSQL LISTEN for QR tickets, when running
 	bindingKey []byte // signs browser binding cookies; shared through the database
+	qrCodes    qrCache
 	// lastReloadFailed is set after each reload; /readyz reports it.
 	lastReloadFailed atomic.Bool
 }

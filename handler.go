@@ -1,16 +1,21 @@
 package jit
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"io/fs"
 	"log/slog"
 	"net/http"
 	"net/url"
+	"os"
 	"path"
-	"runtime/debug"
+	"path/filepath"
 	"strings"
+	"sync"
+	"syscall"
 	"time"
+	"unicode/utf8"
 
 	"github.com/labstack/echo/v4"
 	"github.com/labstack/echo/v4/middleware"
@@ -45,10 +50,10 @@ func (a *App) buildHandler() (http.Handler, error) {
 	e := echo.New()
 	e.HideBanner, e.HidePort = true, true
 	e.HTTPErrorHandler = jsonErrors(a.opts.logger)
-	// A request id for every request (kept when a proxy sent one), one log
-	// line per request, and a panic becomes a JSON 500 (its stack goes to
-	// the log only) instead of a dropped connection.
-	e.Use(middleware.RequestID(), a.accessLog, a.recoverPanics)
+	// A request id for every request (kept when a proxy sent a sane one),
+	// one log line per request, and a panic becomes a JSON 500 (its stack
+	// goes to the log only) instead of a dropped connection.
+	e.Use(requestIDs(), a.accessLog(), a.recoverPanics())
 
 	serverOpts := []auths.ServerOption{auths.WithServerLogger(a.opts.logger), auths.WithLoginObserver(a.metrics.observeLogin),
 		auths.WithProviders(a.loginElements), auths.WithQRObserver(a.metrics.observeQR), auths.WithAppTitle(a.title)}
@@ -62,6 +67,14 @@ func (a *App) buildHandler() (http.Handler, error) {
 	}
 	if a.opts.loginHook != nil {
 		serverOpts = append(serverOpts, auths.WithLoginHook(a.opts.loginHook))
+	}
+	proxies, err := parseCIDRs(a.opts.proxies)
+	if err != nil {
+		return nil, err
+	}
+	serverOpts = append(serverOpts, auths.WithTrustedProxies(proxies), auths.WithRateLimit(a.opts.ratePerSec, a.opts.rateBurst))
+	if a.bindingKey != nil {
+		serverOpts = append(serverOpts, auths.WithBindingKey(a.bindingKey))
 	}
 	if a.opts.publicURL != "" {
 		u, err := url.Parse(a.opts.publicURL)
@@ -106,35 +119,96 @@ func (a *App) buildHandler() (http.Handler, error) {
 	return e, nil
 }
 
-// accessLog writes one line per request. The query string is left out: a
-// callback's carries the code and state.
-func (a *App) accessLog(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) error {
-		start := time.Now()
-		if err := next(c); err != nil {
-			c.Error(err) // render it now, so the status below is final
-		}
-		req, res := c.Request(), c.Response()
-		attrs := []slog.Attr{
-			slog.String("request_id", res.Header().Get(echo.HeaderXRequestID)),
-			slog.String("method", req.Method),
-			slog.String("path", req.URL.Path),
-			slog.Int("status", res.Status),
-			slog.Duration("took", time.Since(start)),
-		}
-		if el, ok := c.Get(auths.ElementKey).(string); ok {
-			attrs = append(attrs, slog.String("element", el), slog.Any("outcome", c.Get(auths.OutcomeKey)))
-		}
-		if code, ok := c.Get(auths.ErrCodeKey).(int); ok {
-			attrs = append(attrs, slog.Int("errcode", code))
-		}
-		level := slog.LevelInfo
-		if res.Status >= 500 {
-			level = slog.LevelWarn
-		}
-		a.opts.logger.LogAttrs(req.Context(), level, "request", attrs...)
-		return nil
+// maxRequestID is the longest X-Request-ID kept from a client or proxy.
+const maxRequestID = 64
+
+// requestIDs gives every request an id, in the X-Request-ID header of the
+// request (for what runs after) and of the response. A proxy's id is kept
+// when it is at most maxRequestID letters, digits, '.', '_' or '-';
+// anything else (a 500 kB header, control characters, log-breaking
+// quotes) is replaced by a new id rather than logged.
+func requestIDs() echo.MiddlewareFunc {
+	return middleware.RequestIDWithConfig(middleware.RequestIDConfig{
+		TargetHeader: echo.HeaderXRequestID,
+		Generator:    rand.Text, // 26 characters of A-Z and 2-7
+		RequestIDHandler: func(c echo.Context, id string) {
+			if !validRequestID(id) {
+				id = rand.Text()
+				c.Response().Header().Set(echo.HeaderXRequestID, id)
+			}
+			c.Request().Header.Set(echo.HeaderXRequestID, id)
+		},
+	})
+}
+
+func validRequestID(id string) bool {
+	if id == "" || len(id) > maxRequestID {
+		return false
 	}
+	for i := 0; i < len(id); i++ {
+		switch b := id[i]; {
+		case 'a' <= b && b <= 'z', 'A' <= b && b <= 'Z', '0' <= b && b <= '9', b == '.', b == '_', b == '-':
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// maxPath is how many characters of a request path go into a log line or
+// an error message: a path is the client's to choose, up to the header
+// limit.
+const maxPath = 256
+
+// clipPath cuts p to maxPath characters, the last one an ellipsis.
+func clipPath(p string) string {
+	if len(p) <= maxPath || utf8.RuneCountInString(p) <= maxPath {
+		return p
+	}
+	n := 0
+	for i := range p {
+		if n == maxPath-1 {
+			return p[:i] + "…"
+		}
+		n++
+	}
+	return p
+}
+
+// accessLog writes one line per request. The query string is left out: a
+// callback's carries the code and state. The error of the request is
+// rendered first, so the status logged is the one sent.
+func (a *App) accessLog() echo.MiddlewareFunc {
+	return middleware.RequestLoggerWithConfig(middleware.RequestLoggerConfig{
+		HandleError: true,
+		LogLatency:  true,
+		LogMethod:   true,
+		LogURIPath:  true,
+		LogStatus:   true,
+		// Not LogRequestID: the id is read from the response, where
+		// requestIDs put the one it kept or made.
+		LogValuesFunc: func(c echo.Context, v middleware.RequestLoggerValues) error {
+			attrs := []slog.Attr{
+				slog.String("request_id", c.Response().Header().Get(echo.HeaderXRequestID)),
+				slog.String("method", v.Method),
+				slog.String("path", clipPath(v.URIPath)),
+				slog.Int("status", v.Status),
+				slog.Duration("took", v.Latency),
+			}
+			if el, ok := c.Get(auths.ElementKey).(string); ok {
+				attrs = append(attrs, slog.String("element", el), slog.Any("outcome", c.Get(auths.OutcomeKey)))
+			}
+			if code, ok := c.Get(auths.ErrCodeKey).(int); ok {
+				attrs = append(attrs, slog.Int("errcode", code))
+			}
+			level := slog.LevelInfo
+			if v.Status >= 500 {
+				level = slog.LevelWarn
+			}
+			a.opts.logger.LogAttrs(c.Request().Context(), level, "request", attrs...)
+			return nil
+		},
+	})
 }
 
 // readyz says whether this replica should get traffic: the database
@@ -177,19 +251,57 @@ func (a *App) qrcode(c echo.Context) error {
 	if !strings.HasPrefix(p, "/") || strings.HasPrefix(p, "//") || strings.ContainsAny(p, "\\\r\n") {
 		return &auths.Error{Status: http.StatusBadRequest, Code: "invalid_path", Message: "path must be a path on this site starting with /"}
 	}
-	base := a.opts.publicURL
+	if len(p) > maxQRPath {
+		return &auths.Error{Status: http.StatusBadRequest, Code: "invalid_path", Message: fmt.Sprintf("path must be at most %d bytes", maxQRPath)}
+	}
+	base, cache := a.opts.publicURL, "public, max-age=300"
 	if u, err := url.Parse(base); err == nil && base != "" {
 		base = u.Scheme + "://" + u.Host // the path is on this site already
 	}
 	if base == "" {
-		base = c.Scheme() + "://" + c.Request().Host
+		// The code holds this request's host: no shared cache may keep it
+		// for another.
+		base, cache = c.Scheme()+"://"+c.Request().Host, "private, max-age=300"
 	}
-	png, err := web.QRCodePNG(strings.TrimRight(base, "/")+p, 320)
+	png, err := a.qrCodes.get(strings.TrimRight(base, "/")+p, func(text string) ([]byte, error) { return web.QRCodePNG(text, 320) })
 	if err != nil {
 		return &auths.Error{Status: http.StatusBadRequest, Code: "invalid_path", Message: err.Error()}
 	}
-	c.Response().Header().Set("Cache-Control", "public, max-age=300")
+	c.Response().Header().Set("Cache-Control", cache)
 	return c.Blob(http.StatusOK, "image/png", png)
+}
+
+// maxQRPath bounds what /jit/qrcode.png draws.
+const maxQRPath = 512
+
+// qrCache keeps the PNGs of recently drawn links: a page polling or
+// reloading its QR asks for the same one again. It is bounded by emptying
+// it when full, which is all a few dozen entries need.
+type qrCache struct {
+	mu   sync.Mutex
+	pngs map[string][]byte
+}
+
+const qrCacheSize = 64
+
+func (q *qrCache) get(text string, draw func(string) ([]byte, error)) ([]byte, error) {
+	q.mu.Lock()
+	png, ok := q.pngs[text]
+	q.mu.Unlock()
+	if ok {
+		return png, nil
+	}
+	png, err := draw(text)
+	if err != nil {
+		return nil, err
+	}
+	q.mu.Lock()
+	if q.pngs == nil || len(q.pngs) >= qrCacheSize {
+		q.pngs = make(map[string][]byte, qrCacheSize)
+	}
+	q.pngs[text] = png
+	q.mu.Unlock()
+	return png, nil
 }
 
 // publicFS is the public/ folder of the first layer that has one: a child
@@ -197,13 +309,142 @@ func (a *App) qrcode(c echo.Context) error {
 func (a *App) publicFS() fs.FS {
 	for _, l := range a.rt.Layers() {
 		if fi, err := fs.Stat(l.FS, "public"); err == nil && fi.IsDir() {
+			if l.Dir != "" {
+				return publicFiles{dir: filepath.Join(l.Dir, "public")}
+			}
 			sub, err := fs.Sub(l.FS, "public")
 			if err == nil {
-				return sub
+				return publicFiles{fsys: sub}
 			}
 		}
 	}
 	return nil
+}
+
+// publicFiles is what of a public/ folder may be served: regular files,
+// and folders (for their index.html; never listed), whose real path stays
+// inside the folder, and no dotfile or dot-folder but .well-known/. A
+// symlink is followed only while it stays inside (a link to /etc/passwd,
+// to /, or to the app's element folders is not served), and a FIFO,
+// socket or device is never opened.
+type publicFiles struct {
+	dir  string // the folder on disk, when the layer is on disk
+	fsys fs.FS  // else the folder of an embedded or in-memory tree (no symlinks there)
+}
+
+// Stat makes fs.Stat (hasPublicFile) check a name without opening it.
+func (p publicFiles) Stat(name string) (fs.FileInfo, error) {
+	root, _, fi, err := p.stat(name)
+	if root != nil {
+		_ = root.Close()
+	}
+	return fi, err
+}
+
+func (p publicFiles) Open(name string) (fs.File, error) {
+	root, real, _, err := p.stat(name)
+	if err != nil {
+		return nil, err
+	}
+	if root == nil {
+		f, err := p.fsys.Open(name)
+		if err != nil {
+			return nil, notServed(name)
+		}
+		return checkOpened(f, name)
+	}
+	defer root.Close()
+	// O_NONBLOCK: should a FIFO replace the file after the stat, opening
+	// it must not wait for a writer; checkOpened then refuses it.
+	f, err := root.OpenFile(real, os.O_RDONLY|syscall.O_NONBLOCK, 0)
+	if err != nil {
+		return nil, notServed(name)
+	}
+	return checkOpened(f, name)
+}
+
+// stat checks that name may be served and says what it is. On disk, the
+// real path (symlinks resolved) must be inside the real public folder; a
+// link out of it (absolute, or climbing with ..) is refused, a link that
+// stays inside is followed. stat then returns the real folder opened as an
+// os.Root, for the caller to open the real path in and close: os.Root
+// refuses to leave the folder, so a symlink swapped in after the check
+// cannot lead out either. The folder is resolved per request: a reload or
+// a ConfigMap swap may replace it.
+func (p publicFiles) stat(name string) (*os.Root, string, fs.FileInfo, error) {
+	if !fs.ValidPath(name) || hiddenPublicPath(name) {
+		return nil, "", nil, notServed(name)
+	}
+	if p.dir == "" {
+		fi, err := fs.Stat(p.fsys, name)
+		if err != nil || !servable(fi) {
+			return nil, "", nil, notServed(name)
+		}
+		return nil, name, fi, nil
+	}
+	dir, err := filepath.EvalSymlinks(p.dir)
+	if err != nil {
+		return nil, "", nil, notServed(name)
+	}
+	real, err := filepath.EvalSymlinks(filepath.Join(dir, filepath.FromSlash(name)))
+	if err != nil {
+		return nil, "", nil, notServed(name)
+	}
+	rel, err := filepath.Rel(dir, real)
+	if err != nil || !filepath.IsLocal(rel) && rel != "." {
+		return nil, "", nil, notServed(name)
+	}
+	root, err := os.OpenRoot(dir)
+	if err != nil {
+		return nil, "", nil, notServed(name)
+	}
+	fi, err := root.Stat(rel)
+	if err != nil || !servable(fi) {
+		_ = root.Close()
+		return nil, "", nil, notServed(name)
+	}
+	return root, rel, fi, nil
+}
+
+// notServed is the one error for anything not served, whatever the reason
+// (missing, outside, hidden, a FIFO): http.FileServer makes it a 404.
+func notServed(name string) error {
+	return &fs.PathError{Op: "open", Path: name, Err: fs.ErrNotExist}
+}
+
+// checkOpened refuses what was opened unless it is a regular file or a
+// folder. A folder comes without ReadDir, so it can never be listed.
+func checkOpened(f fs.File, name string) (fs.File, error) {
+	fi, err := f.Stat()
+	if err != nil || !servable(fi) {
+		_ = f.Close()
+		return nil, notServed(name)
+	}
+	if fi.IsDir() {
+		return unlistedDir{f}, nil
+	}
+	return f, nil
+}
+
+// unlistedDir is a public folder opened for its index.html: it hides the
+// file's ReadDir, so http.FileServer cannot list it.
+type unlistedDir struct{ fs.File }
+
+func servable(fi fs.FileInfo) bool { return fi.Mode().IsRegular() || fi.IsDir() }
+
+// hiddenPublicPath reports whether a slash path of public/ has a component
+// starting with "." (.env, .git/config, .DS_Store), other than a leading
+// .well-known (RFC 8615: ACME challenges, apple-app-site-association).
+func hiddenPublicPath(name string) bool {
+	if name == "." {
+		return false
+	}
+	for i, part := range strings.Split(name, "/") {
+		if strings.HasPrefix(part, ".") && (i > 0 || part != ".well-known") {
+			return true
+		}
+	}
+	return false
 }
 
 // errPanic is what a recovered panic becomes: a plain 500, logged once.
@@ -211,22 +452,19 @@ var errPanic = &auths.Error{Status: http.StatusInternalServerError, Code: "inter
 
 // recoverPanics turns a panic into a JSON 500 (its stack goes to the log
 // only) instead of a dropped connection. http.ErrAbortHandler still aborts.
-func (a *App) recoverPanics(next echo.HandlerFunc) echo.HandlerFunc {
-	return func(c echo.Context) (err error) {
-		defer func() {
-			r := recover()
-			if r == nil {
-				return
-			}
-			if r == http.ErrAbortHandler {
-				panic(r)
-			}
+func (a *App) recoverPanics() echo.MiddlewareFunc {
+	return middleware.RecoverWithConfig(middleware.RecoverConfig{
+		StackSize:       16 << 10,
+		DisableStackAll: true, // this goroutine's stack, not every request's
+		// errPanic goes up to the request log like any error, which
+		// renders it with jsonErrors.
+		DisableErrorHandler: true,
+		LogErrorFunc: func(c echo.Context, err error, stack []byte) error {
 			a.opts.logger.ErrorContext(c.Request().Context(), "panic serving request",
-				"method", c.Request().Method, "path", c.Request().URL.Path, "panic", fmt.Sprint(r), "stack", string(debug.Stack()))
-			err = errPanic
-		}()
-		return next(c)
-	}
+				"method", c.Request().Method, "path", clipPath(c.Request().URL.Path), "panic", err.Error(), "stack", string(stack))
+			return errPanic
+		},
+	})
 }
 
 // hasPublicFile reports whether urlPath names a file in pub, or a folder
@@ -261,11 +499,11 @@ func jsonErrors(logger *slog.Logger) echo.HTTPErrorHandler {
 		body := &auths.Error{Status: http.StatusInternalServerError, Code: "internal", Message: "internal error"}
 		switch {
 		case errors.As(err, &ae):
-			body = ae
+			body = ae // its messages quote request values cut short already
 		case errors.As(err, &he):
 			body = &auths.Error{Status: he.Code, Code: strings.ToLower(strings.ReplaceAll(http.StatusText(he.Code), " ", "_")), Message: http.StatusText(he.Code)}
 		default:
-			logger.ErrorContext(c.Request().Context(), "request failed", "method", c.Request().Method, "path", c.Request().URL.Path, "error", err)
+			logger.ErrorContext(c.Request().Context(), "request failed", "method", c.Request().Method, "path", clipPath(c.Request().URL.Path), "error", err)
 		}
 		if c.Request().Method == http.MethodHead {
 			_ = c.NoContent(body.Status)

@@ -241,7 +241,11 @@ func (s *Server) provider(name string) (Provider, bool) {
 func (s *Server) element(c echo.Context) (Provider, *Error) {
 	p, ok := s.provider(c.Param("name"))
 	if !ok {
-		return nil, fail(http.StatusNotFound, "login_type_not_found", "没有这种登录方式（auths.loginTypes.%s）。", c.Param("name"))
+		name := c.Param("name")
+		if r := []rune(name); len(r) > 64 { // the name is the request's: never echo much of it
+			name = string(r[:64]) + "…"
+		}
+		return nil, fail(http.StatusNotFound, "login_type_not_found", "没有这种登录方式（auths.loginTypes.%s）。", name)
 	}
 	return p, nil
 }
