@@ -88,7 +88,9 @@ func startKillLogin(c *http.Client, base string) (string, error) {
 // startServer runs `jit serve` and returns its base URL once it listens.
 func startServer(t *testing.T, bin, appDir, dbPath string, env []string) (*exec.Cmd, string) {
 	t.Helper()
-	cmd := exec.Command(bin, "serve", "--app", appDir, "--addr", "127.0.0.1:0", "--db", dbPath, "--no-reload", "--log-format", "json")
+	// --login-rate 0: the test's hundred browsers share one loopback address.
+	cmd := exec.Command(bin, "serve", "--app", appDir, "--addr", "127.0.0.1:0", "--db", dbPath, "--no-reload", "--log-format", "json",
+		"--login-rate", "0")
 	cmd.Env = append(os.Environ(), env...)
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = nil
@@ -156,10 +158,12 @@ func TestSIGKILLDuringLoginsLosesNothingAnswered(t *testing.T) {
 		}()
 	}
 	wg.Wait()
-	_ = cmd.Wait()
 	if killed.Load() == 0 {
+		_ = cmd.Process.Kill() // before Wait, which would otherwise never return
+		_ = cmd.Wait()
 		t.Fatal("the server was never killed")
 	}
+	_ = cmd.Wait()
 
 	// Restart on the same file: it must open and serve.
 	_, base2 := startServer(t, bin, app, dbPath, env)

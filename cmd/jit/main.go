@@ -27,18 +27,27 @@ var demoFS embed.FS
 const usage = `jit: element apps with WeChat login (Official Account, website-app QR)
 
 Usage:
-  jit serve    [--app DIR] [--addr HOST:PORT] [--db DSN] [--public-url URL] [--dev] [--no-reload] [--log-format text|json]
+  jit serve    [--app DIR] [--addr HOST:PORT] [--admin-addr HOST:PORT] [--db DSN] [--public-url URL]
+               [--dev] [--dev-allow-remote] [--no-reload] [--log-format text|json]
+               [--read-timeout D] [--write-timeout D] [--idle-timeout D] [--max-header-bytes N]
   jit validate [--app DIR] [--public-url URL]
   jit elements [--app DIR]
   jit new wechat-login NAME [--app DIR] [--appid wx...]       公众号 login, secret $WECHAT_APP_SECRET
   jit new wechat-web-login NAME [--app DIR] [--appid wx...]   website-app QR login, secret $WECHAT_WEB_APP_SECRET
 
-With no --app, serve runs the bundled demo app in dev mode.
+With no --app, serve runs the bundled demo app in dev mode, on loopback only
+(--dev-allow-remote to listen elsewhere).
 Run "jit COMMAND --help" for a command's flags.
 `
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	go func() {
+		// The first signal starts a graceful shutdown; a second one (a
+		// second Ctrl-C) kills the process instead of waiting for it.
+		<-ctx.Done()
+		stop()
+	}()
 	code := run(ctx, os.Args[1:], os.Stdout, os.Stderr)
 	stop()
 	os.Exit(code)
