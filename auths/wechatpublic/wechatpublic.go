@@ -11,7 +11,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -20,6 +19,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/jitwx/jit/auths"
+	"github.com/jitwx/jit/auths/internal/wechat"
 	"github.com/jitwx/jit/elements"
 	"github.com/jitwx/jit/services"
 )
@@ -152,23 +152,10 @@ func (w *Login) Provision(_ context.Context, inst *elements.Instance) error {
 	if w.policy, err = auths.NewPolicy(inst.Def, w.cfg.Common); err != nil {
 		return err
 	}
-	var opts []services.Option
-	if inst.Host.HTTPClient != nil {
-		opts = append(opts, services.WithHTTPClient(inst.Host.HTTPClient))
-	}
-	if inst.Host.ObserveUpstream != nil {
-		opts = append(opts, services.WithObserver(inst.Host.ObserveUpstream))
-	}
-	if inst.Host.Sealer != nil {
-		opts = append(opts, services.WithTokenCipher(inst.Host.Sealer))
-	}
-	if inst.Host.Logger != nil {
-		opts = append(opts, services.WithLogger(inst.Host.Logger.With("element", w.fullName)))
-	}
-	w.svc = services.NewWechatPublicAuthSvc(services.WechatConfig{
+	w.svc = wechat.Service(inst, services.WechatConfig{
 		LoginType: w.fullName, AppID: w.cfg.AppID, AppSecret: w.cfg.AppSecret,
 		Scope: w.cfg.Scope, Lang: w.cfg.Lang, APIBaseURLs: w.cfg.APIBaseURLs,
-	}, inst.Host.DB, opts...)
+	})
 	return nil
 }
 
@@ -235,57 +222,17 @@ func (w *Login) AuthCodeURL(redirectURI, state string) string {
 // Exchange sends the code to WeChat and fetches the profile (for
 // snsapi_userinfo). The tokens are saved with the user by Login.Save.
 func (w *Login) Exchange(ctx context.Context, code string) (*auths.Login, error) {
-	tok, err := w.svc.GetAccessToken(ctx, code)
-	if err != nil {
-		return nil, failure(err)
-	}
-	info, err := w.svc.Profile(ctx, tok)
-	if err != nil {
-		return nil, failure(err)
-	}
-	return &auths.Login{
-		Identity: auths.Identity{LoginType: w.fullName, AppID: w.cfg.AppID, OpenID: info.OpenID, UnionID: info.UnionID},
-		Profile:  auths.Profile{Nickname: info.Nickname, AvatarURL: info.HeadImgURL},
-		Save: func(ctx context.Context, tx *gorm.DB, userID string) error {
-			return w.svc.SaveLogin(ctx, tx, tok, info, userID)
-		},
-	}, nil
+	return wechat.Exchange(ctx, w.svc, w.fullName, w.cfg.AppID, wording, code)
+}
+
+// wording speaks of logging in again: the person is inside WeChat.
+var wording = wechat.Wording{
+	SnapshotUser: "当前是预览页面，请点击页面底部的「使用完整服务」后再登录。",
+	CodeUsed:     "这个登录链接已经用过了，请重新登录。",
+	CodeInvalid:  "微信授权码无效或已过期，请重新登录。",
 }
 
 // Unbind forgets the stored tokens and profile of the identity.
 func (w *Login) Unbind(ctx context.Context, tx *gorm.DB, id auths.Identity) error {
-	return w.svc.Forget(ctx, tx, id.OpenID)
-}
-
-// failure maps a WeChat or network failure to what the person sees: 4xx
-// for what starting again fixes, 502/504 for WeChat's own trouble. Messages
-// are in Chinese: they are shown inside WeChat.
-func failure(err error) error {
-	var we *services.WechatError
-	var ue *services.UpstreamError
-	switch {
-	case errors.Is(err, services.ErrSnapshotUser):
-		return &auths.Error{Status: http.StatusForbidden, Code: "snapshot_user", Message: "当前是预览页面，请点击页面底部的「使用完整服务」后再登录。"}
-	case services.IsCodeUsed(err):
-		return &auths.Error{Status: http.StatusBadRequest, Code: "code_used", Message: "这个登录链接已经用过了，请重新登录。", ErrCode: 40163}
-	case services.IsCodeInvalid(err):
-		return &auths.Error{Status: http.StatusBadRequest, Code: "code_invalid", Message: "微信授权码无效或已过期，请重新登录。", ErrCode: errCode(err)}
-	case errors.As(err, &we) && (we.Code == 50001 || we.Code == 50002):
-		return &auths.Error{Status: http.StatusForbidden, Code: "authorization_denied", Message: "微信没有授权这个账号登录。", ErrCode: we.Code}
-	case errors.As(err, &we):
-		return &auths.Error{Status: http.StatusBadGateway, Code: "wechat_error", Message: fmt.Sprintf("微信拒绝了登录请求（错误码 %d），请稍后再试。", we.Code), ErrCode: we.Code}
-	case errors.As(err, &ue) && ue.Timeout():
-		return &auths.Error{Status: http.StatusGatewayTimeout, Code: "wechat_timeout", Message: "微信没有及时响应，请稍后再试。"}
-	case errors.As(err, &ue):
-		return &auths.Error{Status: http.StatusBadGateway, Code: "wechat_unavailable", Message: "暂时无法连接微信，请稍后再试。"}
-	}
-	return err
-}
-
-func errCode(err error) int {
-	var we *services.WechatError
-	if errors.As(err, &we) {
-		return we.Code
-	}
-	return 0
+	return wechat.Unbind(ctx, w.svc, tx, id)
 }

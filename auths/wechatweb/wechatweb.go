@@ -24,7 +24,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
@@ -32,6 +31,7 @@ import (
 	"gorm.io/gorm"
 
 	"github.com/jitwx/jit/auths"
+	"github.com/jitwx/jit/auths/internal/wechat"
 	"github.com/jitwx/jit/elements"
 	"github.com/jitwx/jit/services"
 )
@@ -268,23 +268,10 @@ func (w *Login) Provision(_ context.Context, inst *elements.Instance) error {
 	if w.cfg.AuthorizeURL == "" {
 		w.cfg.AuthorizeURL = DefaultAuthorizeURL
 	}
-	var opts []services.Option
-	if inst.Host.HTTPClient != nil {
-		opts = append(opts, services.WithHTTPClient(inst.Host.HTTPClient))
-	}
-	if inst.Host.ObserveUpstream != nil {
-		opts = append(opts, services.WithObserver(inst.Host.ObserveUpstream))
-	}
-	if inst.Host.Sealer != nil {
-		opts = append(opts, services.WithTokenCipher(inst.Host.Sealer))
-	}
-	if inst.Host.Logger != nil {
-		opts = append(opts, services.WithLogger(inst.Host.Logger.With("element", w.fullName)))
-	}
-	w.svc = services.NewWechatPublicAuthSvc(services.WechatConfig{
+	w.svc = wechat.Service(inst, services.WechatConfig{
 		LoginType: w.fullName, AppID: w.cfg.AuthConfig.AppID, AppSecret: w.cfg.AuthConfig.AppSecret,
 		Scope: Scope, Lang: w.cfg.Lang, APIBaseURLs: w.cfg.APIBaseURLs,
-	}, inst.Host.DB, opts...)
+	})
 	return nil
 }
 
@@ -344,58 +331,17 @@ func (w *Login) AuthCodeURL(redirectURI, state string) string {
 // token may call /sns/userinfo. The tokens are saved with the user by
 // Login.Save.
 func (w *Login) Exchange(ctx context.Context, code string) (*auths.Login, error) {
-	tok, err := w.svc.GetAccessToken(ctx, code)
-	if err != nil {
-		return nil, failure(err)
-	}
-	info, err := w.svc.Profile(ctx, tok)
-	if err != nil {
-		return nil, failure(err)
-	}
-	return &auths.Login{
-		Identity: auths.Identity{LoginType: w.fullName, AppID: w.cfg.AuthConfig.AppID, OpenID: info.OpenID, UnionID: info.UnionID},
-		Profile:  auths.Profile{Nickname: info.Nickname, AvatarURL: info.HeadImgURL},
-		Save: func(ctx context.Context, tx *gorm.DB, userID string) error {
-			return w.svc.SaveLogin(ctx, tx, tok, info, userID)
-		},
-	}, nil
+	return wechat.Exchange(ctx, w.svc, w.fullName, w.cfg.AuthConfig.AppID, wording, code)
+}
+
+// wording speaks of scanning: the person is at a screen.
+var wording = wechat.Wording{
+	SnapshotUser: "这个微信身份是临时的预览身份，不能登录，请用微信扫码并确认登录。",
+	CodeUsed:     "这次扫码登录已经用过了，请重新扫码登录。",
+	CodeInvalid:  "微信授权码无效或已过期，请重新扫码登录。",
 }
 
 // Unbind forgets the stored tokens and profile of the identity.
 func (w *Login) Unbind(ctx context.Context, tx *gorm.DB, id auths.Identity) error {
-	return w.svc.Forget(ctx, tx, id.OpenID)
-}
-
-// failure maps a WeChat or network failure to what the person sees: 4xx
-// for what scanning again fixes, 502/504 for WeChat's own trouble. The
-// codes are the Official Account login's, so pages handle both alike; the
-// messages speak of scanning, as this login happens on a desktop.
-func failure(err error) error {
-	var we *services.WechatError
-	var ue *services.UpstreamError
-	switch {
-	case errors.Is(err, services.ErrSnapshotUser):
-		return &auths.Error{Status: http.StatusForbidden, Code: "snapshot_user", Message: "这个微信身份是临时的预览身份，不能登录，请用微信扫码并确认登录。"}
-	case services.IsCodeUsed(err):
-		return &auths.Error{Status: http.StatusBadRequest, Code: "code_used", Message: "这次扫码登录已经用过了，请重新扫码登录。", ErrCode: 40163}
-	case services.IsCodeInvalid(err):
-		return &auths.Error{Status: http.StatusBadRequest, Code: "code_invalid", Message: "微信授权码无效或已过期，请重新扫码登录。", ErrCode: errCode(err)}
-	case errors.As(err, &we) && (we.Code == 50001 || we.Code == 50002):
-		return &auths.Error{Status: http.StatusForbidden, Code: "authorization_denied", Message: "微信没有授权这个账号登录。", ErrCode: we.Code}
-	case errors.As(err, &we):
-		return &auths.Error{Status: http.StatusBadGateway, Code: "wechat_error", Message: fmt.Sprintf("微信拒绝了登录请求（错误码 %d），请稍后再试。", we.Code), ErrCode: we.Code}
-	case errors.As(err, &ue) && ue.Timeout():
-		return &auths.Error{Status: http.StatusGatewayTimeout, Code: "wechat_timeout", Message: "微信没有及时响应，请稍后再试。"}
-	case errors.As(err, &ue):
-		return &auths.Error{Status: http.StatusBadGateway, Code: "wechat_unavailable", Message: "暂时无法连接微信，请稍后再试。"}
-	}
-	return err
-}
-
-func errCode(err error) int {
-	var we *services.WechatError
-	if errors.As(err, &we) {
-		return we.Code
-	}
-	return 0
+	return wechat.Unbind(ctx, w.svc, tx, id)
 }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
-	"net/http"
 	"net/url"
 	"reflect"
 	"slices"
@@ -18,7 +17,6 @@ import (
 
 	"github.com/jitwx/jit/auths"
 	"github.com/jitwx/jit/elements"
-	"github.com/jitwx/jit/services"
 )
 
 const (
@@ -281,31 +279,5 @@ func TestElementNeverPrintsTheSecret(t *testing.T) {
 	}
 	if !strings.Contains(fmt.Sprint(l), testAppID) {
 		t.Errorf("String() = %s, want the appId", l)
-	}
-}
-
-func TestFailuresSpeakOfScanning(t *testing.T) {
-	tests := []struct {
-		err    error
-		status int
-		code   string
-	}{
-		{&services.WechatError{Endpoint: "sns/oauth2/access_token", Code: 40163}, http.StatusBadRequest, "code_used"},
-		{&services.WechatError{Endpoint: "sns/oauth2/access_token", Code: 40029}, http.StatusBadRequest, "code_invalid"},
-		{&services.WechatError{Endpoint: "sns/userinfo", Code: 50001}, http.StatusForbidden, "authorization_denied"},
-		{&services.WechatError{Endpoint: "sns/oauth2/access_token", Code: 40125}, http.StatusBadGateway, "wechat_error"},
-		{&services.UpstreamError{Endpoint: "sns/userinfo", TimedOut: true}, http.StatusGatewayTimeout, "wechat_timeout"},
-		{&services.UpstreamError{Endpoint: "sns/userinfo", Status: 502}, http.StatusBadGateway, "wechat_unavailable"},
-		{fmt.Errorf("x: %w", services.ErrSnapshotUser), http.StatusForbidden, "snapshot_user"},
-	}
-	for _, tc := range tests {
-		var e *auths.Error
-		if !errors.As(failure(tc.err), &e) || e.Status != tc.status || e.Code != tc.code || e.Message == "" {
-			t.Errorf("failure(%v) = %+v, want %d %s", tc.err, e, tc.status, tc.code)
-		}
-	}
-	plain := errors.New("other")
-	if failure(plain) != plain {
-		t.Error("an unknown error was rewritten")
 	}
 }
