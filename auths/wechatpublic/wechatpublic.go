@@ -9,10 +9,10 @@ package wechatpublic
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -52,7 +52,7 @@ var (
 	_ auths.CrossDevice    = (*Login)(nil)
 )
 
-var schema = elements.Schema{Fields: append([]elements.Field{
+var schema = elements.Schema{Fields: slices.Concat([]elements.Field{
 	{Name: "appId", Kind: elements.String, Required: true,
 		Pattern: regexp.MustCompile(`^wx[0-9a-f]{16}$`), Hint: `"wx" followed by 16 lowercase hex digits`},
 	{Name: "appSecret", Kind: elements.String, Required: true, Secret: true,
@@ -60,11 +60,8 @@ var schema = elements.Schema{Fields: append([]elements.Field{
 	{Name: "scope", Kind: elements.String, Enum: []string{"snsapi_base", "snsapi_userinfo"}},
 	{Name: "state", Kind: elements.String,
 		Pattern: regexp.MustCompile(`^[0-9A-Za-z]{0,32}$`), Hint: "at most 32 letters and digits (WeChat allows 128 in all; the rest is the per-login token)"},
-	{Name: "authorizeUrl", Kind: elements.String, Check: checkURL},
-	{Name: "apiBaseUrls", Kind: elements.StringArray, Check: checkURLList},
-	{Name: "lang", Kind: elements.String, Enum: []string{"zh_CN", "zh_TW", "en"}},
 	{Name: "qrTicketTtl", Kind: elements.Number, Check: checkTicketTTL},
-}, auths.CommonFields...)}
+}, wechat.Fields, auths.CommonFields)}
 
 // checkTicketTTL bounds a desktop QR ticket's life: long enough to find
 // the phone and confirm, short enough that a photographed QR goes stale.
@@ -78,34 +75,6 @@ func checkTicketTTL(v any) error {
 
 // defaultTicketTTL is qrTicketTtl's default.
 const defaultTicketTTL = 120 * time.Second
-
-func checkURL(v any) error {
-	s := v.(string)
-	if strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//") {
-		return nil // same server: simulators and reverse proxies
-	}
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("must be an absolute http(s) URL, not %q", s)
-	}
-	if u.Fragment != "" {
-		return errors.New("must not contain a #fragment")
-	}
-	return nil
-}
-
-func checkURLList(v any) error {
-	list := v.([]any)
-	if len(list) == 0 {
-		return errors.New("must list at least one URL")
-	}
-	for i, x := range list {
-		if err := checkURL(x); err != nil {
-			return fmt.Errorf("[%d] %w", i, err)
-		}
-	}
-	return nil
-}
 
 // config is the business config of an instance. It is unexported so that
 // marshalling an element can never reveal the secret.

@@ -21,11 +21,11 @@ package wechatweb
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -148,12 +148,9 @@ var (
 
 // schema is the top level of config. authConfig's own keys are authSchema,
 // which Provision applies: elements.Schema has no nested fields.
-var schema = elements.Schema{Fields: append([]elements.Field{
+var schema = elements.Schema{Fields: slices.Concat([]elements.Field{
 	{Name: "authConfig", Kind: elements.Object},
-	{Name: "authorizeUrl", Kind: elements.String, Check: checkURL},
-	{Name: "apiBaseUrls", Kind: elements.StringArray, Check: checkURLList},
-	{Name: "lang", Kind: elements.String, Enum: []string{"zh_CN", "zh_TW", "en"}},
-}, auths.CommonFields...)}
+}, wechat.Fields, auths.CommonFields)}
 
 // authSchema is the keys of authConfig; problems name them authConfig.<key>.
 var authSchema = elements.Schema{Fields: []elements.Field{
@@ -180,34 +177,6 @@ func (a authConfig) check(file string) (errs, warnings elements.Problems) {
 		}
 	}
 	return errs, warnings
-}
-
-func checkURL(v any) error {
-	s := v.(string)
-	if strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//") {
-		return nil // same server: simulators and reverse proxies
-	}
-	u, err := url.Parse(s)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return fmt.Errorf("must be an absolute http(s) URL, not %q", s)
-	}
-	if u.Fragment != "" {
-		return errors.New("must not contain a #fragment")
-	}
-	return nil
-}
-
-func checkURLList(v any) error {
-	list := v.([]any)
-	if len(list) == 0 {
-		return errors.New("must list at least one URL")
-	}
-	for i, x := range list {
-		if err := checkURL(x); err != nil {
-			return fmt.Errorf("[%d] %w", i, err)
-		}
-	}
-	return nil
 }
 
 // Login is a live website-app login element: one instance of

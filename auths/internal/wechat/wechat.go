@@ -8,6 +8,8 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 
 	"gorm.io/gorm"
 
@@ -15,6 +17,43 @@ import (
 	"github.com/jitwx/jit/elements"
 	"github.com/jitwx/jit/services"
 )
+
+// Fields are the config keys every WeChat Type has beside its own: where
+// the authorize page and the API are (proxies, simulators) and the
+// profile's language.
+var Fields = []elements.Field{
+	{Name: "authorizeUrl", Kind: elements.String, Check: checkURL},
+	{Name: "apiBaseUrls", Kind: elements.StringArray, Check: checkURLList},
+	{Name: "lang", Kind: elements.String, Enum: []string{"zh_CN", "zh_TW", "en"}},
+}
+
+func checkURL(v any) error {
+	s := v.(string)
+	if strings.HasPrefix(s, "/") && !strings.HasPrefix(s, "//") {
+		return nil // same server: simulators and reverse proxies
+	}
+	u, err := url.Parse(s)
+	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		return fmt.Errorf("must be an absolute http(s) URL, not %q", s)
+	}
+	if u.Fragment != "" {
+		return errors.New("must not contain a #fragment")
+	}
+	return nil
+}
+
+func checkURLList(v any) error {
+	list := v.([]any)
+	if len(list) == 0 {
+		return errors.New("must list at least one URL")
+	}
+	for i, x := range list {
+		if err := checkURL(x); err != nil {
+			return fmt.Errorf("[%d] %w", i, err)
+		}
+	}
+	return nil
+}
 
 // Service builds an instance's API client over what the runtime shares.
 func Service(inst *elements.Instance, cfg services.WechatConfig) *services.WechatPublicAuthSvc {
