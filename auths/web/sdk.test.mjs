@@ -16,7 +16,7 @@ import {
 
 const INSIDE_WECHAT = new Set(["wechat", "macwechat", "windowswechat", "miniprogram"]);
 
-// A copy of /work/shared/wechat-user-agents.tsv, so the tests do not depend
+// A copy of ../shared/wechat-user-agents.tsv, so the tests do not depend
 // on anything outside the repository.
 const samples = readFileSync(new URL("./testdata/wechat-user-agents.tsv", import.meta.url), "utf8")
   .split("\n")
