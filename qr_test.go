@@ -124,6 +124,11 @@ func TestQRLoginAcrossDevices(t *testing.T) {
 	if len(list) != 1 || list[0].UserAgent != "Chrome · Windows" || !list[0].Current {
 		t.Errorf("the desktop's sessions: %+v", list)
 	}
+	// The database holds nothing that gives the desktop's cookie back.
+	var row models.Session
+	if err := e.app.DB().Where("user_id = ?", list[0].ID).Or("id = ?", list[0].ID).Take(&row).Error; err != nil || row.DupSeal != "" {
+		t.Errorf("the desktop's session row: %+v %v", row, err)
+	}
 }
 
 func TestQRLoginRefusals(t *testing.T) {

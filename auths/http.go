@@ -461,13 +461,21 @@ func hookMessage(err error) string {
 	return msg
 }
 
+// newSession is a session for the cookie value token. A callback's session
+// (state and binding known) is sealed for its duplicate callbacks; any
+// other (a desktop's, by QR) has no duplicates and keeps no seal, which
+// without a binding would be readable by anyone with the database.
 func (s *Server) newSession(r *http.Request, token string, id Identity, state, binding string) *models.Session {
 	now := s.now()
-	return &models.Session{
+	sess := &models.Session{
 		IDHash: hashHex(token), ID: newToken(), LoginType: id.LoginType, AppID: id.AppID, OpenID: id.OpenID,
-		UserAgent: SummarizeUserAgent(r.UserAgent()), LoginState: state, DupSeal: sealToken(token, binding, state),
+		UserAgent: SummarizeUserAgent(r.UserAgent()), LoginState: state,
 		CreatedAt: now, LastSeenAt: now, ExpiresAt: now.Add(s.sessionTTL),
 	}
+	if state != "" && binding != "" {
+		sess.DupSeal = sealToken(token, binding, state)
+	}
+	return sess
 }
 
 // callbackParams checks what can be checked without the database.
