@@ -296,9 +296,11 @@ func (a *App) listenDSN() string {
 // title is the app's title (app.json "title"), for pages that name it.
 func (a *App) title() string {
 	if ls := a.rt.Layers(); len(ls) > 0 { // the app's own app.json
-		if raw, err := fs.ReadFile(ls[0].FS, runtime.AppFile); err == nil {
-			if t := gjson.GetBytes(raw, "title").String(); t != "" {
-				return t
+		if raw, err := elements.ReadFile(ls[0].FS, runtime.AppFile); err == nil {
+			if raw, err = elements.CheckJSON(raw); err == nil {
+				if t := gjson.GetBytes(raw, "title").String(); t != "" {
+					return t
+				}
 			}
 		}
 	}

@@ -102,13 +102,24 @@ func mergeInto(dst, src map[string]any) {
 	}
 }
 
+// Bounds on {{VAR}} expansion; see ExpandEnv.
+const (
+	MaxExpandedString = 64 << 10
+	MaxExpandedTotal  = 4 << 20
+)
+
 var envRef = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}`)
 
 // ExpandEnv replaces {{VAR}} in every string value, so secrets stay out of
 // files. A missing variable is an error naming the field and the variable;
 // the value itself is never echoed.
+//
+// A string that uses a variable may hold at most MaxExpandedString bytes once
+// expanded, and all expanded strings of one config at most MaxExpandedTotal,
+// so a large variable used many times cannot exhaust memory.
 func ExpandEnv(cfg map[string]any, lookup func(string) (string, bool), file string) Problems {
 	var probs Problems
+	total := 0
 	var walk func(v any, field string) any
 	walk = func(v any, field string) any {
 		switch x := v.(type) {
@@ -116,14 +127,29 @@ func ExpandEnv(cfg map[string]any, lookup func(string) (string, bool), file stri
 			if !strings.Contains(x, "{{") {
 				return x
 			}
-			return envRef.ReplaceAllStringFunc(x, func(m string) string {
+			n, over := len(x), false
+			out := envRef.ReplaceAllStringFunc(x, func(m string) string {
 				name := envRef.FindStringSubmatch(m)[1]
 				val, ok := lookup(name)
 				if !ok {
 					probs = append(probs, Errorf(file, field, "environment variable %s is not set", name))
 				}
+				if over {
+					return ""
+				}
+				if n += len(val) - len(m); n > MaxExpandedString || total+n > MaxExpandedTotal {
+					over = true
+					return ""
+				}
 				return val
 			})
+			if over {
+				// The size only: the value may be a secret.
+				probs = append(probs, Errorf(file, field, "longer than %d KiB once environment variables are expanded", MaxExpandedString>>10))
+				return ""
+			}
+			total += len(out)
+			return out
 		case map[string]any:
 			for _, k := range sortedKeys(x) {
 				x[k] = walk(x[k], joinField(field, k))

@@ -1,7 +1,7 @@
 package elements
 
 import (
-	"errors"
+	"fmt"
 	"io/fs"
 	"path"
 	"strings"
@@ -85,7 +85,7 @@ func ReadDefinition(fsys fs.FS, layer, dir string) (*Definition, Problems) {
 		return nil, Problems{p}
 	}
 	if err != nil {
-		return fail(Errorf(efile, "", "cannot read: %v", err))
+		return fail(Errorf(efile, "", "%v", err))
 	}
 	if !gjson.ValidBytes(raw) {
 		return fail(Errorf(efile, "", "not valid JSON"))
@@ -125,7 +125,7 @@ func ReadDefinition(fsys fs.FS, layer, dir string) (*Definition, Problems) {
 		raw, err := readLimited(fsys, d.ConfigFile)
 		switch {
 		case err != nil:
-			probs = append(probs, Errorf(cfile, "", "cannot read: %v", err))
+			probs = append(probs, Errorf(cfile, "", "%v", err))
 		case !gjson.ValidBytes(raw):
 			probs = append(probs, Errorf(cfile, "", "not valid JSON"))
 		case !gjson.ParseBytes(raw).IsObject():
@@ -171,11 +171,11 @@ func exists(fsys fs.FS, name string) bool {
 	return err == nil && !fi.IsDir()
 }
 
-var errTooLarge = errors.New("file larger than 4 MiB")
-
+// readLimited reads a JSON file of an element: see ReadFile and CheckJSON.
 func readLimited(fsys fs.FS, name string) ([]byte, error) {
-	if fi, err := fs.Stat(fsys, name); err == nil && fi.Size() > maxFileSize {
-		return nil, errTooLarge
+	raw, err := ReadFile(fsys, name)
+	if err != nil {
+		return nil, fmt.Errorf("cannot read: %w", err)
 	}
-	return fs.ReadFile(fsys, name)
+	return CheckJSON(raw)
 }

@@ -113,12 +113,15 @@ func displayLayerName(appDir, dir string) string {
 
 func readExtends(l Layer) ([]string, elements.Problems) {
 	file := elements.DisplayPath(l.Name, AppFile)
-	raw, err := fs.ReadFile(l.FS, AppFile)
+	raw, err := elements.ReadFile(l.FS, AppFile)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
 		return nil, elements.Problems{elements.Errorf(file, "", "cannot read: %v", err)}
+	}
+	if raw, err = elements.CheckJSON(raw); err != nil {
+		return nil, elements.Problems{elements.Errorf(file, "", "%v", err)}
 	}
 	if !gjson.ValidBytes(raw) {
 		return nil, elements.Problems{elements.Errorf(file, "", "not valid JSON")}

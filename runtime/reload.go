@@ -68,7 +68,7 @@ func (rt *Runtime) rescan(ls *layerState, p string, dirty map[string]bool) {
 		delete(ls.broken, name)
 	}
 	seen := map[string]bool{}
-	for _, s := range scanTree(ls.FS, ls.Name, root, nil) {
+	for _, s := range scanTree(ls.Layer, root, nil) {
 		name := elements.FullNameOf(s.dir)
 		seen[name] = true
 		old := oldNames[name]

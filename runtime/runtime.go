@@ -120,7 +120,7 @@ func New(ctx context.Context, layers []Layer, baseProbs elements.Problems, opts 
 	for _, l := range layers {
 		ls := &layerState{Layer: l, root: &node{}, byName: map[string]*node{}, broken: map[string]elements.Problems{}}
 		rt.layers = append(rt.layers, ls)
-		for _, s := range scanTree(l.FS, l.Name, "", nil) {
+		for _, s := range scanTree(l, "", nil) {
 			ls.put(s)
 			dirty[elements.FullNameOf(s.dir)] = true
 		}

@@ -2,8 +2,10 @@ package runtime
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"path"
+	"path/filepath"
 	"strings"
 
 	"github.com/jitwx/jit/elements"
@@ -11,6 +13,14 @@ import (
 
 // Folders at an app's root that hold files, not elements.
 var rootNonElementDirs = map[string]bool{"public": true, "node_modules": true, "dist": true}
+
+// maxFolderDepth bounds folder nesting in layers that are not on disk,
+// where symlinked folders cannot be resolved to real paths.
+const maxFolderDepth = 64
+
+// maxFolders bounds how many folders one scan walks, so links that fan out
+// (many links to folders that link on) cannot keep it busy without end.
+const maxFolders = 100_000
 
 // scanned is one element folder as the discover stage read it: def is nil
 // when the folder is broken, and probs say why.
@@ -20,20 +30,69 @@ type scanned struct {
 	probs elements.Problems
 }
 
+// scanner walks one layer. On disk, symlinked folders are followed (that
+// is what Kubernetes ConfigMap volumes are made of) but every folder is
+// identified by its real path: a link back to a folder on the way from the
+// layer root is a loop, reported once and not followed, and a link to a
+// folder of the layer that is read under its own name is not read twice.
+// Both rules depend only on the link and its ancestors, so a rescan of
+// any folder sees what a full scan sees.
+type scanner struct {
+	fsys    fs.FS
+	layer   string
+	rootDir string            // the layer's real folder on disk, "" when not on disk
+	onPath  map[string]string // real folder → layer-relative folder, from the root to the current one
+	folders int
+	out     []scanned
+}
+
 // scanTree reads every element folder at or below dir. A missing dir yields
 // nothing: that is how a removed folder is noticed.
-func scanTree(fsys fs.FS, layer, dir string, out []scanned) []scanned {
+func scanTree(l Layer, dir string, out []scanned) []scanned {
+	s := &scanner{fsys: l.FS, layer: l.Name, onPath: map[string]string{}, out: out}
+	real := ""
+	if l.Dir != "" {
+		if r, err := filepath.EvalSymlinks(l.Dir); err == nil {
+			s.rootDir = r
+		}
+	}
+	if s.rootDir != "" {
+		// A rescan starts below the root: its ancestors are on the path too,
+		// so a loop is seen the same way a full scan sees it.
+		real = s.rootDir
+		prefix := ""
+		for _, seg := range strings.Split(dir, "/") {
+			if seg == "" {
+				break
+			}
+			s.onPath[real] = prefix
+			prefix = path.Join(prefix, seg)
+			r, err := filepath.EvalSymlinks(filepath.Join(real, seg))
+			if err != nil {
+				return s.out // removed: nothing to read
+			}
+			real = r
+		}
+	}
+	s.walk(dir, real)
+	return s.out
+}
+
+func (s *scanner) walk(dir, real string) {
 	name := dir
 	if name == "" {
 		name = "."
 	}
-	entries, err := fs.ReadDir(fsys, name)
+	entries, err := fs.ReadDir(s.fsys, name)
 	if err != nil {
 		if !errors.Is(err, fs.ErrNotExist) && dir != "" {
-			out = append(out, scanned{dir: dir, probs: elements.Problems{
-				elements.Errorf(elements.DisplayPath(layer, dir), "", "cannot read folder: %v", err)}})
+			s.fail(dir, elements.Errorf(elements.DisplayPath(s.layer, dir), "", "cannot read folder: %v", err))
 		}
-		return out
+		return
+	}
+	if real != "" {
+		s.onPath[real] = dir
+		defer delete(s.onPath, real)
 	}
 	isElement := false
 	for _, e := range entries {
@@ -43,20 +102,92 @@ func scanTree(fsys fs.FS, layer, dir string, out []scanned) []scanned {
 		}
 	}
 	if isElement && dir != "" {
-		def, probs := elements.ReadDefinition(fsys, layer, dir)
-		out = append(out, scanned{dir: dir, def: def, probs: probs})
+		def, probs := elements.ReadDefinition(s.fsys, s.layer, dir)
+		s.out = append(s.out, scanned{dir: dir, def: def, probs: probs})
 	}
 	for _, e := range entries {
 		n := e.Name()
 		if strings.HasPrefix(n, ".") || (dir == "" && rootNonElementDirs[n]) || (isElement && elements.IsCodeDir(n)) {
 			continue
 		}
-		if !isDir(fsys, path.Join(name, n), e) {
+		if !isDir(s.fsys, path.Join(name, n), e) {
 			continue
 		}
-		out = scanTree(fsys, layer, path.Join(dir, n), out)
+		child := path.Join(dir, n)
+		if s.folders++; s.folders > maxFolders {
+			if s.folders == maxFolders+1 {
+				s.fail(child, elements.Errorf(elements.DisplayPath(s.layer, child), "",
+					"more than %d folders; not read further", maxFolders))
+			}
+			return
+		}
+		if real == "" {
+			if strings.Count(child, "/")+1 > maxFolderDepth {
+				s.fail(child, elements.Errorf(elements.DisplayPath(s.layer, child), "",
+					"folders nested deeper than %d levels (a symlink loop?); not read further", maxFolderDepth))
+				continue
+			}
+			s.walk(child, "")
+			continue
+		}
+		childReal := filepath.Join(real, n)
+		if e.Type()&fs.ModeSymlink != 0 {
+			r, err := filepath.EvalSymlinks(childReal)
+			if err != nil {
+				continue // dangling or removed meanwhile, as isDir would say
+			}
+			childReal = r
+			if p := s.linked(child, childReal); p != nil {
+				s.fail(child, p)
+				continue
+			}
+		}
+		s.walk(child, childReal)
 	}
-	return out
+}
+
+// linked decides whether the symlinked folder child, whose real path is
+// real, is walked: nil if so, else the problem that says why not.
+func (s *scanner) linked(child, real string) *elements.Problem {
+	file := elements.DisplayPath(s.layer, child)
+	if prev, ok := s.onPath[real]; ok {
+		return elements.Errorf(file, "", "symlink loop: leads back to %s; not followed", folderName(prev))
+	}
+	if rel, err := filepath.Rel(s.rootDir, real); err == nil && readAsItself(filepath.ToSlash(rel)) {
+		return elements.Warnf(file, "", "links to %s, which is read under its own name; not read twice", folderName(filepath.ToSlash(rel)))
+	}
+	return nil
+}
+
+// readAsItself reports whether the layer-relative folder rel is one a scan
+// reads under its own path (inside the layer, not hidden, not skipped).
+// Links into hidden folders, such as a ConfigMap's ..data, are followed.
+func readAsItself(rel string) bool {
+	if rel == "." || rel == ".." || strings.HasPrefix(rel, "../") {
+		return false
+	}
+	segs := strings.Split(rel, "/")
+	if rootNonElementDirs[segs[0]] {
+		return false
+	}
+	for _, seg := range segs {
+		if strings.HasPrefix(seg, ".") || elements.IsCodeDir(seg) {
+			return false
+		}
+	}
+	return true
+}
+
+func folderName(dir string) string {
+	if dir == "" {
+		return "the layer's root folder"
+	}
+	return fmt.Sprintf("folder %s", dir)
+}
+
+func (s *scanner) fail(dir string, p *elements.Problem) {
+	p.Element = elements.FullNameOf(dir)
+	s.out = append(s.out, scanned{dir: dir, probs: elements.Problems{p}})
 }
 
 // isDir follows symlinks, which Kubernetes ConfigMap volumes are made of.
