@@ -6,6 +6,7 @@ import (
 	"math"
 	"regexp"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -118,7 +119,15 @@ var envRef = regexp.MustCompile(`\{\{\s*([A-Za-z_][A-Za-z0-9_]*)\s*\}\}`)
 // expanded, and all expanded strings of one config at most MaxExpandedTotal,
 // so a large variable used many times cannot exhaust memory.
 func ExpandEnv(cfg map[string]any, lookup func(string) (string, bool), file string) Problems {
+	_, probs := ExpandEnvFields(cfg, lookup, file)
+	return probs
+}
+
+// ExpandEnvFields is ExpandEnv that also returns which fields it filled
+// from variables, for ValidateEnv and EnvFields.Redact.
+func ExpandEnvFields(cfg map[string]any, lookup func(string) (string, bool), file string) (EnvFields, Problems) {
 	var probs Problems
+	env := EnvFields{}
 	total := 0
 	var walk func(v any, field string) any
 	walk = func(v any, field string) any {
@@ -149,6 +158,9 @@ func ExpandEnv(cfg map[string]any, lookup func(string) (string, bool), file stri
 				return ""
 			}
 			total += len(out)
+			if out != x {
+				env[field] = EnvValue{Template: x, Value: out}
+			}
 			return out
 		case map[string]any:
 			for _, k := range sortedKeys(x) {
@@ -162,7 +174,7 @@ func ExpandEnv(cfg map[string]any, lookup func(string) (string, bool), file stri
 		return v
 	}
 	walk(cfg, "")
-	return probs
+	return env, probs
 }
 
 func joinField(parent, k string) string {
@@ -179,4 +191,67 @@ func sortedKeys(m map[string]any) []string {
 	}
 	sort.Strings(keys)
 	return keys
+}
+
+// EnvFields records, by field path ("appId", "authConfig.appSecret",
+// "hosts[1]"), the strings ExpandEnvFields filled from environment
+// variables: Template is the string as written ("{{WECHAT_APP_SECRET}}"),
+// Value what it became. Messages must not show Value.
+type EnvFields map[string]EnvValue
+
+// EnvValue is one string expanded from environment variables.
+type EnvValue struct {
+	Template string
+	Value    string
+}
+
+// describe names where the value of field came from, or "" when it came
+// from no variable.
+func (e EnvFields) describe(field string) string {
+	v, ok := e[field]
+	if !ok {
+		return ""
+	}
+	return "the value of " + v.Template
+}
+
+// Redact replaces every expanded value in msg by "the value of {{VAR}}",
+// so a message built from a config value (by a Type's own checks, say)
+// cannot show what an environment variable holds. Values shorter than 3
+// bytes are only replaced when quoted, so that they do not mangle words.
+func (e EnvFields) Redact(msg string) string {
+	if len(e) == 0 {
+		return msg
+	}
+	keys := make([]string, 0, len(e))
+	for k := range e {
+		keys = append(keys, k)
+	}
+	// Longest values first, so one value inside another does not leave a part.
+	sort.Slice(keys, func(i, j int) bool {
+		if a, b := len(e[keys[i]].Value), len(e[keys[j]].Value); a != b {
+			return a > b
+		}
+		return keys[i] < keys[j]
+	})
+	for _, k := range keys {
+		v := e[k]
+		if v.Value == "" {
+			continue
+		}
+		desc := "the value of " + v.Template
+		msg = strings.ReplaceAll(msg, strconv.Quote(v.Value), desc)
+		if len(v.Value) >= 3 {
+			msg = strings.ReplaceAll(msg, v.Value, desc)
+		}
+	}
+	return msg
+}
+
+// RedactProblems applies Redact to the message of each problem.
+func (e EnvFields) RedactProblems(ps Problems) Problems {
+	for _, p := range ps {
+		p.Msg = e.Redact(p.Msg)
+	}
+	return ps
 }

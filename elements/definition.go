@@ -5,6 +5,8 @@ import (
 	"io/fs"
 	"path"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/tidwall/gjson"
 )
@@ -64,6 +66,49 @@ func FullNameOf(dir string) string {
 	return strings.ReplaceAll(dir, "/", ".")
 }
 
+// NameSegmentProblem says why a folder name cannot be a segment of a full
+// name, or returns "" when it can. Full names join folder names with ".",
+// so a dot would make another name; JitAi names are identifiers, so
+// spaces and a leading punctuation mark are refused too.
+func NameSegmentProblem(name string) string {
+	if name == "" {
+		return "it is empty"
+	}
+	if strings.Contains(name, ".") {
+		return "it contains a dot, which separates the segments of a full name"
+	}
+	for _, r := range name {
+		if unicode.IsSpace(r) {
+			return "it contains a space"
+		}
+		if unicode.IsControl(r) {
+			return "it contains a control character"
+		}
+	}
+	if r, _ := utf8.DecodeRuneInString(name); !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '_') {
+		return "it must start with a letter, a digit or _"
+	}
+	return ""
+}
+
+// CheckFolderPath checks every segment of a layer-relative element folder
+// path; the problem names the first folder that cannot be part of a full
+// name, and why.
+func CheckFolderPath(layer, dir string) *Problem {
+	prefix := ""
+	for _, seg := range strings.Split(dir, "/") {
+		prefix = path.Join(prefix, seg)
+		if why := NameSegmentProblem(seg); why != "" {
+			what := "this element's folder"
+			if prefix != dir {
+				what = fmt.Sprintf("folder %s", DisplayPath(layer, prefix))
+			}
+			return Errorf(DisplayPath(layer, dir), "", "folder name %q cannot be part of a full name (%s): %s; rename %s", seg, FullNameOf(dir), why, what)
+		}
+	}
+	return nil
+}
+
 // CodeDirs are subfolders of an element that hold its code, never elements.
 var codeDirs = map[string]bool{"frontend": true, "backend": true}
 
@@ -88,7 +133,7 @@ func ReadDefinition(fsys fs.FS, layer, dir string) (*Definition, Problems) {
 		return fail(Errorf(efile, "", "%v", err))
 	}
 	if !gjson.ValidBytes(raw) {
-		return fail(Errorf(efile, "", "not valid JSON"))
+		return fail(Errorf(efile, "", "%s", invalidJSON(raw)))
 	}
 	doc := gjson.ParseBytes(raw)
 	if !doc.IsObject() {
@@ -105,6 +150,14 @@ func ReadDefinition(fsys fs.FS, layer, dir string) (*Definition, Problems) {
 			probs = append(probs, Errorf(efile, "type", "must be a string naming a Meta or a Type"))
 		} else {
 			d.Type = strings.TrimSpace(t.String())
+		}
+	}
+	if fn := doc.Get("fullName"); fn.Exists() && fn.Type != gjson.Null {
+		switch {
+		case fn.Type != gjson.String:
+			probs = append(probs, Warnf(efile, "fullName", "must be a string (ignored: the folder path %s gives the full name %s)", dir, d.FullName))
+		case strings.TrimSpace(fn.String()) != d.FullName:
+			probs = append(probs, Warnf(efile, "fullName", "%q does not match the folder path %s (full name %s); the folder path wins", fn.String(), dir, d.FullName))
 		}
 	}
 	if probs.HasErrors() {
@@ -127,7 +180,7 @@ func ReadDefinition(fsys fs.FS, layer, dir string) (*Definition, Problems) {
 		case err != nil:
 			probs = append(probs, Errorf(cfile, "", "%v", err))
 		case !gjson.ValidBytes(raw):
-			probs = append(probs, Errorf(cfile, "", "not valid JSON"))
+			probs = append(probs, Errorf(cfile, "", "%s", invalidJSON(raw)))
 		case !gjson.ParseBytes(raw).IsObject():
 			probs = append(probs, Errorf(cfile, "", "must be a JSON object"))
 		default:

@@ -105,7 +105,7 @@ func TestReadDefinition(t *testing.T) {
 			name:    "bad JSON e.json",
 			files:   map[string]string{"e.json": `{"type":`},
 			wantNil: true,
-			probs:   []string{"error auths/loginTypes/X/e.json: not valid JSON"},
+			probs:   []string{"error auths/loginTypes/X/e.json: not valid JSON: line 1, column 9: the file ends too early (a missing } or ]?)"},
 		},
 		{
 			name:    "e.json not an object",
@@ -117,7 +117,7 @@ func TestReadDefinition(t *testing.T) {
 			name:    "e.json empty",
 			files:   map[string]string{"e.json": ``},
 			wantNil: true,
-			probs:   []string{"error auths/loginTypes/X/e.json: not valid JSON"},
+			probs:   []string{"error auths/loginTypes/X/e.json: not valid JSON: the file is empty"},
 		},
 		{
 			name:    "title and type of the wrong kind",
@@ -132,7 +132,7 @@ func TestReadDefinition(t *testing.T) {
 			name:    "bad JSON config",
 			files:   map[string]string{"e.json": `{"type":"a.BType"}`, "X.json": `{"k":}`},
 			wantNil: true,
-			probs:   []string{"error auths/loginTypes/X/X.json: not valid JSON"},
+			probs:   []string{"error auths/loginTypes/X/X.json: not valid JSON: line 1, column 6: a value is missing after the colon"},
 		},
 		{
 			name:    "config not an object",
@@ -335,7 +335,7 @@ func TestSchemaValidate(t *testing.T) {
 			"error a/A.json: tags: must be an array of strings",
 		}},
 		{"unknown keys warn, sorted", `{"appId":"wx0123456789abcdef","secret":"abcdefgh","zz":1,"appid":2}`, []string{
-			"warning a/A.json: appid: unknown key (ignored)",
+			"warning a/A.json: appid: unknown key (ignored; did you mean appId?)",
 			"warning a/A.json: zz: unknown key (ignored)",
 		}},
 	}

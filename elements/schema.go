@@ -36,7 +36,15 @@ type Field struct {
 // must still load.
 type Schema struct {
 	Fields []Field
+	// Hints add advice to the unknown-key warning of particular keys, such
+	// as a layout that belongs to another Type: "authConfig" → "…".
+	Hints map[string]string
 }
+
+// PlatformKeys are keys JitAi itself writes into element and config files
+// (an export's config may carry isActive, fullName, ...). They are known to
+// every schema: not business config, and never an "unknown key" warning.
+var PlatformKeys = []string{"isActive", "default", "allowRegister", "backendBundleEntry", "frontBundleEntry", "fullName"}
 
 // Field returns the named field.
 func (s Schema) Field(name string) (Field, bool) {
@@ -51,6 +59,13 @@ func (s Schema) Field(name string) (Field, bool) {
 // Validate checks a merged config. file is where the instance's own config
 // lives, the file a user will edit to fix the problem.
 func (s Schema) Validate(cfg map[string]any, file string) Problems {
+	return s.ValidateEnv(cfg, file, nil)
+}
+
+// ValidateEnv is Validate for a config that ExpandEnvFields expanded: a
+// value that came from an environment variable is never quoted, whatever
+// key it sits in; messages say "the value of {{VAR}}" instead.
+func (s Schema) ValidateEnv(cfg map[string]any, file string, env EnvFields) Problems {
 	var probs Problems
 	for _, f := range s.Fields {
 		v, ok := cfg[f.Name]
@@ -60,19 +75,70 @@ func (s Schema) Validate(cfg map[string]any, file string) Problems {
 			}
 			continue
 		}
-		if msg := f.check(v); msg != "" {
-			probs = append(probs, Errorf(file, f.Name, "%s", msg))
+		if msg := f.check(v, env.describe(f.Name)); msg != "" {
+			probs = append(probs, Errorf(file, f.Name, "%s", env.Redact(msg)))
 		}
 	}
 	for _, k := range sortedKeys(cfg) {
-		if _, ok := s.Field(k); !ok {
-			probs = append(probs, Warnf(file, k, "unknown key (ignored)"))
+		if _, ok := s.Field(k); ok || contains(PlatformKeys, k) {
+			continue
 		}
+		msg := "unknown key (ignored)"
+		if sug := s.suggest(k); sug != "" {
+			msg = fmt.Sprintf("unknown key (ignored; did you mean %s?)", sug)
+		}
+		if h := s.Hints[k]; h != "" {
+			msg += ": " + h
+		}
+		probs = append(probs, Warnf(file, k, "%s", msg))
 	}
 	return probs
 }
 
-func (f Field) check(v any) string {
+// suggest finds the field an unknown key was probably meant to be: the
+// same name in another case, else one within a small edit distance.
+func (s Schema) suggest(key string) string {
+	for _, f := range s.Fields {
+		if strings.EqualFold(f.Name, key) {
+			return f.Name
+		}
+	}
+	best, bestDist := "", 3
+	if len(key) <= 4 {
+		bestDist = 2
+	}
+	for _, f := range s.Fields {
+		if d := editDistance(strings.ToLower(key), strings.ToLower(f.Name)); d < bestDist {
+			best, bestDist = f.Name, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance of a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			cost := 1
+			if a[i-1] == b[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
+}
+
+// check returns what is wrong with v, or "". from, when not empty, says
+// where v came from ("the value of {{VAR}}"): v is then never quoted.
+func (f Field) check(v any, from string) string {
 	switch f.Kind {
 	case String:
 		s, ok := v.(string)
@@ -85,6 +151,9 @@ func (f Field) check(v any) string {
 		if f.Pattern != nil && !f.Pattern.MatchString(s) {
 			if f.Secret {
 				return "must be " + f.Hint
+			}
+			if from != "" {
+				return fmt.Sprintf("must be %s, not %s", f.Hint, from)
 			}
 			return fmt.Sprintf("must be %s, not %q", f.Hint, s)
 		}

@@ -49,7 +49,7 @@ func (rt *Runtime) checkTypeDefaults(d *elements.Definition, r *resolution) elem
 	if err != nil {
 		return problemsOf(err, d)
 	}
-	optional := elements.Schema{Fields: make([]elements.Field, len(info.Schema.Fields))}
+	optional := elements.Schema{Fields: make([]elements.Field, len(info.Schema.Fields)), Hints: info.Schema.Hints}
 	for i, f := range info.Schema.Fields {
 		f.Required = false
 		optional.Fields[i] = f
@@ -80,10 +80,10 @@ func (rt *Runtime) buildInstance(ctx context.Context, e *Entry, r *resolution) (
 			maps.Copy(cfg, p.Values)
 		}
 	}
-	probs := elements.ExpandEnv(cfg, rt.opts.lookupEnv, file)
+	env, probs := elements.ExpandEnvFields(cfg, rt.opts.lookupEnv, file)
 	// A field whose {{VAR}} is missing is reported once, as such, not again
 	// as "required" or as not matching its pattern.
-	for _, vp := range info.Schema.Validate(cfg, file) {
+	for _, vp := range info.Schema.ValidateEnv(cfg, file, env) {
 		if !envFailed(probs, vp.Field) {
 			probs = append(probs, vp)
 		}
@@ -94,12 +94,14 @@ func (rt *Runtime) buildInstance(ctx context.Context, e *Entry, r *resolution) (
 	}
 	raw, err := json.Marshal(cfg)
 	if err != nil {
-		return nil, append(probs, tag(problemsOf(err, d), d.FullName)...)
+		return nil, append(probs, tag(env.RedactProblems(problemsOf(err, d)), d.FullName)...)
 	}
 	inst := &elements.Instance{Def: d, TypeChain: r.chain, Impl: r.impl, Config: elements.NewConfig(raw), ConfigFile: file, Host: rt.opts.host}
 	obj, err := elements.Build(ctx, info, inst)
 	if err != nil {
-		return nil, append(probs, tag(problemsOf(err, d), d.FullName)...)
+		// A Type's own checks (Provision, Validate) may quote config values:
+		// none that came from an environment variable may be shown.
+		return nil, append(probs, tag(env.RedactProblems(problemsOf(err, d)), d.FullName)...)
 	}
 	e.Object = obj
 	return e, probs

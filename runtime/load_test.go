@@ -103,13 +103,13 @@ func TestBrokenApps(t *testing.T) {
 	}{
 		{
 			app:      "bad-ejson",
-			problems: []string{"error things/Bad/e.json: not valid JSON"},
+			problems: []string{"error things/Bad/e.json: not valid JSON: line 1, column 51: the file ends too early (a missing } or ]?)"},
 			live:     []string{"things.Good"},
 			gone:     []string{"things.Bad"},
 		},
 		{
 			app:      "bad-config-json",
-			problems: []string{"error things/Bad/Bad.json: not valid JSON"},
+			problems: []string{"error things/Bad/Bad.json: not valid JSON: line 1, column 10: a value is missing after the colon"},
 			gone:     []string{"things.Bad"},
 		},
 		{
@@ -165,7 +165,7 @@ func TestBrokenApps(t *testing.T) {
 		},
 		{
 			app:      "unknown-key",
-			problems: []string{"warning things/W/W.json: colour: unknown key (ignored)"},
+			problems: []string{"warning things/W/W.json: colour: unknown key (ignored; did you mean color?)"},
 			live:     []string{"things.W"},
 		},
 	}

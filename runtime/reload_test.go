@@ -304,8 +304,8 @@ func TestReloadBrokenEditKeepsLastGood(t *testing.T) {
 		broken  string
 		problem string
 	}{
-		{"bad JSON config", "Red.json", `{"size": 2,`, "error test/things/Red/Red.json: not valid JSON"},
-		{"bad JSON e.json", "e.json", `{"type":`, "error test/things/Red/e.json: not valid JSON"},
+		{"bad JSON config", "Red.json", `{"size": 2,`, "error test/things/Red/Red.json: not valid JSON: line 1, column 12: the file ends too early (a missing } or ]?)"},
+		{"bad JSON e.json", "e.json", `{"type":`, "error test/things/Red/e.json: not valid JSON: line 1, column 9: the file ends too early (a missing } or ]?)"},
 		{"config not an object", "Red.json", `[]`, "error test/things/Red/Red.json: must be a JSON object"},
 		{"missing required field", "Red.json", `{"label":"no size"}`, "error test/things/Red/Red.json: size: required"},
 		{"wrong enum", "Red.json", `{"size":1,"color":"pink"}`, `error test/things/Red/Red.json: color: must be one of "red", "green", "blue"`},

@@ -102,8 +102,14 @@ func (s *scanner) walk(dir, real string) {
 		}
 	}
 	if isElement && dir != "" {
-		def, probs := elements.ReadDefinition(s.fsys, s.layer, dir)
-		s.out = append(s.out, scanned{dir: dir, def: def, probs: probs})
+		if p := elements.CheckFolderPath(s.layer, dir); p != nil {
+			// A dot would make another full name: such a folder is not an
+			// element (its e.json is not read), but it is reported.
+			s.fail(dir, p)
+		} else {
+			def, probs := elements.ReadDefinition(s.fsys, s.layer, dir)
+			s.out = append(s.out, scanned{dir: dir, def: def, probs: probs})
+		}
 	}
 	for _, e := range entries {
 		n := e.Name()

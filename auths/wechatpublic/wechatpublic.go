@@ -61,7 +61,7 @@ var schema = elements.Schema{Fields: slices.Concat([]elements.Field{
 	{Name: "state", Kind: elements.String,
 		Pattern: regexp.MustCompile(`^[0-9A-Za-z]{0,32}$`), Hint: "at most 32 letters and digits (WeChat allows 128 in all; the rest is the per-login token)"},
 	{Name: "qrTicketTtl", Kind: elements.Number, Check: checkTicketTTL},
-}, wechat.Fields, auths.CommonFields)}
+}, wechat.Fields, auths.CommonFields), Hints: map[string]string{"authConfig": "WechatPublicType takes appId and appSecret at the top level of its config, not inside authConfig (authConfig is the layout of WeChatType, the website-app login)"}}
 
 // checkTicketTTL bounds a desktop QR ticket's life: long enough to find
 // the phone and confirm, short enough that a photographed QR goes stale.
