@@ -54,6 +54,47 @@ func (e *NotFoundError) Error() string {
 // Is makes errors.Is(err, ErrElementNotFound) true.
 func (e *NotFoundError) Is(target error) bool { return target == ErrElementNotFound }
 
+// ErrElementBroken is matched by the error GetElement returns for an
+// element that exists but has nothing live: its files or config have
+// errors and it never had a good version.
+var ErrElementBroken = errors.New("element broken")
+
+// BrokenError says which element is broken and why. Its Problems (each an
+// *elements.Problem with the file, field and message) are also what it
+// unwraps to.
+type BrokenError struct {
+	Name     string // the name asked for
+	Element  string // the broken element: Name, or the instance owning the sub-element Name
+	Problems elements.Problems
+}
+
+func (e *BrokenError) Error() string {
+	var b strings.Builder
+	fmt.Fprintf(&b, "element %q is broken", e.Name)
+	if e.Element != e.Name {
+		fmt.Fprintf(&b, " (its element %s is)", e.Element)
+	}
+	if len(e.Problems) > 0 {
+		b.WriteString(": " + e.Problems[0].Error())
+		if n := len(e.Problems) - 1; n > 0 {
+			fmt.Fprintf(&b, " (and %d more)", n)
+		}
+	}
+	return b.String()
+}
+
+// Is makes errors.Is(err, ErrElementBroken) true.
+func (e *BrokenError) Is(target error) bool { return target == ErrElementBroken }
+
+// Unwrap gives the problems, for errors.As(err, &*elements.Problem).
+func (e *BrokenError) Unwrap() []error {
+	out := make([]error, len(e.Problems))
+	for i, p := range e.Problems {
+		out[i] = p
+	}
+	return out
+}
+
 // App is an opened app: its elements, database and HTTP handler.
 type App struct {
 	rt         *runtime.Runtime
@@ -226,12 +267,36 @@ func defaultDatabasePath(appPath, dir string) (string, error) {
 // GetElement returns the live element of a full name: a built instance
 // (e.g. *wechatpublic.Login), a sub-element such as the instance's
 // *services.WechatPublicAuthSvc, or the *elements.Definition of a Meta, Type
-// or inert element. An unknown name gives a *NotFoundError.
+// or inert element. An unknown name gives a *NotFoundError (matching
+// ErrElementNotFound); an element that exists but is broken, or a
+// sub-element of one, gives a *BrokenError (matching ErrElementBroken). An
+// element serving its last good version is returned as usual; Problems
+// says what is wrong with its files now.
 func (a *App) GetElement(fullName string) (any, error) {
-	if e, ok := a.rt.Snapshot().Get(fullName); ok {
+	snap := a.rt.Snapshot()
+	if e, ok := snap.Get(fullName); ok {
 		return e.Object, nil
 	}
-	return nil, &NotFoundError{Name: fullName, Closest: a.rt.Snapshot().Suggest(fullName, 3)}
+	if b := brokenOwner(snap, fullName); b != nil {
+		return nil, &BrokenError{Name: fullName, Element: b.FullName, Problems: b.Problems}
+	}
+	return nil, &NotFoundError{Name: fullName, Closest: snap.Suggest(fullName, 3)}
+}
+
+// brokenOwner is the broken element of name, or of the nearest enclosing
+// name (a broken instance has none of its sub-elements either).
+func brokenOwner(snap *runtime.Snapshot, name string) *runtime.Broken {
+	for n := name; n != ""; {
+		if b, ok := snap.Broken(n); ok {
+			return b
+		}
+		i := strings.LastIndexByte(n, '.')
+		if i < 0 {
+			break
+		}
+		n = n[:i]
+	}
+	return nil
 }
 
 // Lookup is GetElement without the search for close names, for paths where
@@ -249,7 +314,7 @@ func (a *App) Snapshot() *runtime.Snapshot { return a.rt.Snapshot() }
 
 // Problems are the findings about the app as it is on disk now: errors
 // (the element is skipped or its last good version stays live), warnings
-// and notices.
+// and notices. Open logs each of them once, and a reload each new one.
 func (a *App) Problems() elements.Problems { return a.rt.Snapshot().Problems() }
 
 // Layers lists where elements come from, in lookup order.

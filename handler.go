@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
 	"strings"
 	"sync"
 	"syscall"
@@ -56,7 +57,8 @@ func (a *App) buildHandler() (http.Handler, error) {
 	e.Use(requestIDs(), a.accessLog(), a.recoverPanics())
 
 	serverOpts := []auths.ServerOption{auths.WithServerLogger(a.opts.logger), auths.WithLoginObserver(a.metrics.observeLogin),
-		auths.WithProviders(a.loginElements), auths.WithQRObserver(a.metrics.observeQR), auths.WithAppTitle(a.title)}
+		auths.WithProviders(a.loginElements), auths.WithQRObserver(a.metrics.observeQR), auths.WithAppTitle(a.title),
+		auths.WithBroken(a.brokenProblem)}
 	if a.listenDSN() != "" {
 		// Replicas wake each other's QR long polls by NOTIFY; reading the
 		// database is then only the fallback for a missed notification.
@@ -211,15 +213,31 @@ func (a *App) accessLog() echo.MiddlewareFunc {
 	})
 }
 
+// brokenProblem says whether fullName is a broken element (errors and
+// nothing live), with its first problem, for the login routes' 503.
+func (a *App) brokenProblem(fullName string) (string, bool) {
+	b, ok := a.rt.Snapshot().Broken(fullName)
+	if !ok {
+		return "", false
+	}
+	if len(b.Problems) == 0 {
+		return "broken", true
+	}
+	return b.Problems[0].Error(), true
+}
+
 // readyz says whether this replica should get traffic: the database
-// answers, the elements are loaded, and the last reload ran. Broken
-// elements are reported but do not make it unready: their last good
-// versions are serving, and every replica sharing the config would
-// otherwise drop out at once.
+// answers, the elements are loaded, none is broken without a good version,
+// and the last reload ran. An element whose edit broke it keeps serving its
+// last good version and does not make the replica unready: every replica
+// sharing the config would otherwise drop out at once. One that never had
+// a good version (broken since startup) does: what it should serve is not
+// served. The body names both kinds ("broken", "stale").
 func (a *App) readyz(c echo.Context) error {
 	checks := map[string]string{"elements": "ok", "database": "ok", "reload": "ok"}
 	ready := true
-	if a.rt.Snapshot().Len() == 0 {
+	snap := a.rt.Snapshot()
+	if snap.Len() == 0 {
 		checks["elements"], ready = "none loaded", false
 	}
 	if a.db == nil {
@@ -230,17 +248,32 @@ func (a *App) readyz(c echo.Context) error {
 	if a.lastReloadFailed.Load() {
 		checks["reload"], ready = "the last reload failed", false
 	}
-	broken := 0
-	for _, p := range a.Problems() {
-		if p.Severity == elements.SeverityError {
-			broken++
+	broken := []string{}
+	for _, b := range snap.BrokenElements() {
+		broken = append(broken, b.FullName)
+	}
+	if len(broken) > 0 {
+		checks["elements"], ready = fmt.Sprintf("%d broken with no good version: %s", len(broken), strings.Join(broken, ", ")), false
+	}
+	errs := 0
+	stale := []string{}
+	seen := map[string]bool{}
+	for _, p := range snap.Problems() {
+		if p.Severity != elements.SeverityError {
+			continue
+		}
+		errs++
+		if _, live := snap.Get(p.Element); live && p.Element != "" && !seen[p.Element] {
+			seen[p.Element] = true
+			stale = append(stale, p.Element)
 		}
 	}
+	sort.Strings(stale)
 	status, word := http.StatusOK, "ready"
 	if !ready {
 		status, word = http.StatusServiceUnavailable, "not_ready"
 	}
-	return c.JSON(status, map[string]any{"status": word, "checks": checks, "problems": broken})
+	return c.JSON(status, map[string]any{"status": word, "checks": checks, "problems": errs, "broken": broken, "stale": stale})
 }
 
 // qrcode draws a QR code of a path on this site, so a desktop visitor can

@@ -145,7 +145,7 @@ var (
 	// auths/wechatweb).
 	loginOutcomes = map[string]bool{"ok": true, "internal": true,
 		"authorization_denied": true, "client_unknown": true, "code_invalid": true, "code_used": true, "cross_site": true,
-		"database_unavailable": true, "identity_in_use": true, "identity_not_found": true, "invalid_redirect": true,
+		"database_unavailable": true, "element_broken": true, "identity_in_use": true, "identity_not_found": true, "invalid_redirect": true,
 		"last_identity": true, "login_failed": true, "login_in_progress": true, "login_refused": true,
 		"login_type_not_found": true, "not_logged_in": true, "qr_expired": true, "qr_not_supported": true,
 		"rate_limited": true, "registration_closed": true, "session_not_found": true, "snapshot_user": true,

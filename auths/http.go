@@ -82,6 +82,9 @@ type Server struct {
 	lastSweep     atomic.Int64 // unix nanoseconds of the last sweep
 	// warnedNoDefault: RequireLogin said once that no element is default.
 	warnedNoDefault atomic.Bool
+
+	// broken names the elements that exist but are broken (WithBroken).
+	broken func(fullName string) (problem string, broken bool)
 }
 
 // ServerOption configures a Server.
@@ -126,6 +129,14 @@ func WithTicketPoll(d time.Duration) ServerOption { return func(s *Server) { s.t
 
 // WithAppTitle names the app on the phone's QR confirmation page.
 func WithAppTitle(f func() string) ServerOption { return func(s *Server) { s.appTitle = f } }
+
+// WithBroken tells the server which elements exist but are broken (they
+// have errors and nothing live), with the first problem of each: their
+// login routes answer 503 element_broken instead of 404, and the problem
+// goes to the log, never to the response.
+func WithBroken(f func(fullName string) (problem string, broken bool)) ServerOption {
+	return func(s *Server) { s.broken = f }
+}
 
 // Store is the server's store (nil without a database).
 func (s *Server) Store() *Store { return s.store }
@@ -200,6 +211,10 @@ func (s *Server) observed(h echo.HandlerFunc) echo.HandlerFunc {
 		element := "unknown"
 		if p, ok := s.provider(c.Param("name")); ok {
 			element = p.FullName()
+		} else if full := "auths.loginTypes." + c.Param("name"); s.broken != nil {
+			if _, broken := s.broken(full); broken { // a name the app has: the label set stays bounded
+				element = full
+			}
 		}
 		outcome, errcode := "ok", 0
 		var fe *Error
@@ -242,6 +257,12 @@ func (s *Server) element(c echo.Context) (Provider, *Error) {
 	p, ok := s.provider(c.Param("name"))
 	if !ok {
 		name := c.Param("name")
+		if s.broken != nil {
+			if problem, broken := s.broken("auths.loginTypes." + name); broken {
+				s.logger.WarnContext(c.Request().Context(), "login element is broken", "element", "auths.loginTypes."+name, "problem", problem)
+				return nil, fail(http.StatusServiceUnavailable, "element_broken", "这种登录方式的配置有误，暂时无法使用。")
+			}
+		}
 		if r := []rune(name); len(r) > 64 { // the name is the request's: never echo much of it
 			name = string(r[:64]) + "…"
 		}

@@ -219,15 +219,7 @@ func (rt *Runtime) apply(ctx context.Context, dirty map[string]bool) error {
 			delete(rt.buildProbs, name)
 		}
 		if e == nil {
-			if old != nil {
-				rt.opts.logger.Error("element is broken; keeping its last good version", "element", name, "error", probs.Err())
-			} else {
-				rt.opts.logger.Error("element is broken; skipped", "element", name, "error", probs.Err())
-			}
-			continue
-		}
-		for _, p := range probs {
-			rt.opts.logger.Warn("element warning", "element", name, "problem", p.Error())
+			continue // publish logs its problems, once
 		}
 		updates[name] = e
 		if old != nil {

@@ -287,10 +287,23 @@ func (rt *Runtime) publish(updates map[string]*Entry) {
 	// Problems are recomputed only when they may have changed: most
 	// reloads touch a healthy element and must not cost the size of the app.
 	var problems elements.Problems
+	var broken map[string]*Broken
 	if cur == nil || rt.probsChanged || inertChanged {
 		problems = rt.collectProblems()
+		var before elements.Problems
+		if cur != nil {
+			before = cur.problems
+		}
+		rt.logNew(before, problems)
 	} else {
 		problems = cur.problems
+	}
+	// Broken is "errors and no entry": it may also change when an update
+	// adds or removes the entry of a name that has errors.
+	if cur == nil || rt.probsChanged || inertChanged || (len(updates) > 0 && (len(cur.broken) > 0 || cur.problems.HasErrors())) {
+		broken = rt.brokenOf(problems)
+	} else {
+		broken = cur.broken
 	}
 	// Fold the overlay into a fresh base once it is a sizeable fraction of
 	// the app: the copy is then paid for by the reloads that grew it.
@@ -309,7 +322,61 @@ func (rt *Runtime) publish(updates map[string]*Entry) {
 		}
 		rt.overlay = ov
 	}
-	rt.cur.Store(&Snapshot{base: rt.base, overlay: rt.overlay, problems: problems, gen: gen})
+	rt.cur.Store(&Snapshot{base: rt.base, overlay: rt.overlay, problems: problems, broken: broken, gen: gen})
+}
+
+// brokenOf finds the elements that have errors and no live entry.
+func (rt *Runtime) brokenOf(problems elements.Problems) map[string]*Broken {
+	var out map[string]*Broken
+	for _, p := range problems {
+		if p.Severity != elements.SeverityError || p.Element == "" || rt.entries[p.Element] != nil {
+			continue
+		}
+		b := out[p.Element]
+		if b == nil {
+			if out == nil {
+				out = map[string]*Broken{}
+			}
+			b = &Broken{FullName: p.Element}
+			if d, _ := rt.effective(p.Element); d != nil {
+				b.Title, b.Type = d.Title, d.Type
+			}
+			out[p.Element] = b
+		}
+		b.Problems = append(b.Problems, p)
+	}
+	return out
+}
+
+// logNew logs each problem that was not in the previous snapshot, so the
+// first load logs every problem once and a reload only what it found new.
+func (rt *Runtime) logNew(before, now elements.Problems) {
+	seen := make(map[elements.Problem]bool, len(before))
+	for _, p := range before {
+		seen[*p] = true
+	}
+	for _, p := range now {
+		if seen[*p] {
+			continue
+		}
+		seen[*p] = true // a problem found twice is still logged once
+		attrs := []any{"problem", p.Error()}
+		if p.Element != "" {
+			attrs = append([]any{"element", p.Element}, attrs...)
+		}
+		switch {
+		case p.Severity == elements.SeverityError && p.Element == "":
+			rt.opts.logger.Error("app problem", attrs...)
+		case p.Severity == elements.SeverityError && rt.entries[p.Element] != nil:
+			rt.opts.logger.Error("element is broken; keeping its last good version", attrs...)
+		case p.Severity == elements.SeverityError:
+			rt.opts.logger.Error("element is broken; skipped", attrs...)
+		case p.Severity == elements.SeverityWarning:
+			rt.opts.logger.Warn("element warning", attrs...)
+		default:
+			rt.opts.logger.Info("element notice", attrs...)
+		}
+	}
 }
 
 func (rt *Runtime) collectProblems() elements.Problems {

@@ -32,7 +32,35 @@ type Snapshot struct {
 	base     map[string]*Entry
 	overlay  map[string]*Entry
 	problems elements.Problems
+	broken   map[string]*Broken
 	gen      uint64
+}
+
+// Broken is an element that exists on disk but has nothing live: it has
+// errors and never had a good version (or lost it with a reload that
+// removed what it was built from). An element that still serves its last
+// good version is not Broken: it is in Get, and its errors are in Problems.
+type Broken struct {
+	FullName string
+	Title    string            // from its definition, when one could be read
+	Type     string            // declared type, ditto
+	Problems elements.Problems // its errors, the first being the one to show
+}
+
+// Broken returns the broken element of a full name.
+func (s *Snapshot) Broken(name string) (*Broken, bool) {
+	b, ok := s.broken[name]
+	return b, ok
+}
+
+// BrokenElements lists the broken elements, sorted by full name.
+func (s *Snapshot) BrokenElements() []*Broken {
+	out := make([]*Broken, 0, len(s.broken))
+	for _, b := range s.broken {
+		out = append(out, b)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].FullName < out[j].FullName })
+	return out
 }
 
 // Get returns the entry of a full name.

@@ -82,8 +82,15 @@ func publicURLProblems(raw string) elements.Problems {
 	return out
 }
 
+// elementsSynopsis is the usage of jit elements, exit status included.
+const elementsSynopsis = `elements [--app DIR]
+
+Prints the Meta → Type → instance tree. Broken elements (errors, nothing
+loaded) are listed too, marked broken with their first problem; then the
+exit status is 1, as with validate (which prints every problem).`
+
 func listElements(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("elements", "elements [--app DIR]", stderr)
+	fs := newFlags("elements", elementsSynopsis, stderr)
 	dir := fs.String("app", ".", "app folder")
 	if err := parse(fs, args); err != nil {
 		return err
@@ -93,18 +100,39 @@ func listElements(ctx context.Context, args []string, stdout, stderr io.Writer) 
 		return err
 	}
 	defer app.Close()
-	printTree(stdout, app.Snapshot().Entries())
+	snap := app.Snapshot()
+	broken := snap.BrokenElements()
+	printTree(stdout, snap.Entries(), broken)
+	if len(broken) > 0 {
+		fmt.Fprintf(stderr, "%d broken element(s); jit validate lists every problem\n", len(broken))
+		return exitError(1)
+	}
 	return nil
 }
 
 // printTree prints Metas with the Types and instances typed by them, each
 // with its kind and the layer it came from; elements whose type is not
-// loaded (inert JitAi types) are listed under their declared type.
-func printTree(w io.Writer, entries []*runtime.Entry) {
+// loaded (inert JitAi types) are listed under their declared type, and
+// broken elements under theirs, marked broken with their first problem.
+func printTree(w io.Writer, entries []*runtime.Entry, broken []*runtime.Broken) {
 	byName := map[string]*runtime.Entry{}
 	kids := map[string][]*runtime.Entry{}
 	for _, e := range entries {
 		byName[e.FullName] = e
+	}
+	why := map[string]string{}
+	if len(broken) > 0 {
+		all := append([]*runtime.Entry(nil), entries...)
+		for _, b := range broken {
+			e := &runtime.Entry{FullName: b.FullName, Title: b.Title, Type: b.Type}
+			if byName[b.Type] == nil {
+				e.Type = "" // a type that is not loaded may be its very problem (a typo): list it on its own
+			}
+			all = append(all, e)
+			why[b.FullName] = brokenReason(b)
+		}
+		sort.Slice(all, func(i, j int) bool { return all[i].FullName < all[j].FullName })
+		entries = all
 	}
 	var roots []*runtime.Entry
 	missing := map[string]bool{}
@@ -132,7 +160,11 @@ func printTree(w io.Writer, entries []*runtime.Entry) {
 		if top {
 			branch, next = "", ""
 		}
-		fmt.Fprintf(w, "%s%s%s  [%s]\n", prefix, branch, e.FullName, describe(e))
+		d, ok := why[e.FullName]
+		if !ok {
+			d = describe(e)
+		}
+		fmt.Fprintf(w, "%s%s%s  [%s]\n", prefix, branch, e.FullName, d)
 		ks := kids[e.FullName]
 		for i, k := range ks {
 			walk(k, prefix+next, i == len(ks)-1, false)
@@ -153,6 +185,21 @@ func printTree(w io.Writer, entries []*runtime.Entry) {
 			walk(k, "", i == len(ks)-1, false)
 		}
 	}
+}
+
+// brokenReason describes a broken element by its first problem.
+func brokenReason(b *runtime.Broken) string {
+	s := "broken"
+	if len(b.Problems) > 0 {
+		s += ": " + b.Problems[0].Error()
+		if n := len(b.Problems) - 1; n > 0 {
+			s += fmt.Sprintf(" (and %d more)", n)
+		}
+	}
+	if b.Title != "" {
+		s += "  " + b.Title
+	}
+	return s
 }
 
 func describe(e *runtime.Entry) string {

@@ -53,15 +53,19 @@ func TestValidateMissingSecretNamesTheVariable(t *testing.T) {
 	}
 }
 
+// TestElementsTreeShowsKindsAndLayers also covers broken elements: they
+// are listed under their type, marked broken with their first problem,
+// and make the exit status 1, like validate.
 func TestElementsTreeShowsKindsAndLayers(t *testing.T) {
 	t.Setenv("JIT_CMD_TEST_SECRET", "abcdefabcdefabcdefabcdefabcdefab")
 	code, out, errOut := runJit(t, "elements", "--app", "testdata/app")
-	if code != 0 {
-		t.Fatalf("exit %d: %s", code, errOut)
+	if code != 1 || errOut != "1 broken element(s); jit validate lists every problem\n" {
+		t.Fatalf("exit %d, want 1: %q", code, errOut)
 	}
 	want := `auths.loginTypes.Meta  [meta, layer builtin  登录方式 (login type Meta)]
 ├─ auths.loginTypes.WeChatType  [type, layer builtin  微信扫码登录（网站应用）]
 └─ auths.loginTypes.WechatPublicType  [type, layer builtin  微信公众号登录]
+   ├─ auths.loginTypes.BadLogin  [broken: auths/loginTypes/BadLogin/BadLogin.json: appId: must be "wx" followed by 16 lowercase hex digits, not "wx123" (and 1 more)  坏登录]
    └─ auths.loginTypes.GoodLogin  [instance, layer app  好登录]
       └─ auths.loginTypes.GoodLogin.services.WechatPublicAuthSvc  [sub-element, layer app  services.WechatPublicAuthSvc]
 pages.NormalType  [not loaded: no implementation in this runtime]
@@ -192,5 +196,40 @@ func TestServeRefusesDevModeOnAPublicHTTPSURL(t *testing.T) {
 	code, _, errOut := runJit(t, "serve", "--addr", "127.0.0.1:0", "--public-url", "https://h5.example.com")
 	if code != 1 || !strings.Contains(errOut, "refusing dev mode") {
 		t.Fatalf("exit %d: %s", code, errOut)
+	}
+}
+
+func TestElementsExitsZeroWhenNothingIsBroken(t *testing.T) {
+	dir := t.TempDir()
+	if code, _, errOut := runJit(t, "new", "wechat-login", "ShopLogin", "--app", dir, "--appid", "wx00112233445566ff"); code != 0 {
+		t.Fatalf("scaffold: exit %d: %s", code, errOut)
+	}
+	t.Setenv("WECHAT_APP_SECRET", "0123456789abcdef0123456789abcdef")
+	code, out, errOut := runJit(t, "elements", "--app", dir)
+	if code != 0 || errOut != "" || strings.Contains(out, "broken") || !strings.Contains(out, "auths.loginTypes.ShopLogin  [instance") {
+		t.Fatalf("exit %d, stderr %q, tree:\n%s", code, errOut, out)
+	}
+	// Without its secret the only login element is broken: listed, exit 1.
+	// One typed by a misspelt type is listed on its own, not under it.
+	os.Unsetenv("WECHAT_APP_SECRET")
+	typo := filepath.Join(dir, "auths/loginTypes/TypoLogin/e.json")
+	if err := os.MkdirAll(filepath.Dir(typo), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(typo, []byte(`{"title": "错字", "type": "auths.loginTypes.WechatPublicTyp"}`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	code, out, errOut = runJit(t, "elements", "--app", dir)
+	if code != 1 || !strings.Contains(out, "   └─ auths.loginTypes.ShopLogin  [broken: auths/loginTypes/ShopLogin/ShopLogin.json: appSecret: environment variable WECHAT_APP_SECRET is not set") ||
+		!strings.Contains(out, "\nauths.loginTypes.TypoLogin  [broken: auths/loginTypes/TypoLogin/e.json: type: unknown type auths.loginTypes.WechatPublicTyp") ||
+		strings.Contains(out, "not loaded") || errOut != "2 broken element(s); jit validate lists every problem\n" {
+		t.Fatalf("exit %d, stderr %q, tree:\n%s", code, errOut, out)
+	}
+}
+
+func TestElementsUsageSaysBrokenExitsOne(t *testing.T) {
+	code, _, errOut := runJit(t, "elements", "-h")
+	if code != 0 || !strings.Contains(errOut, "exit status is 1") || !strings.Contains(errOut, "marked broken") {
+		t.Fatalf("exit %d, usage:\n%s", code, errOut)
 	}
 }

@@ -147,10 +147,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer app.Close()
-	for _, p := range app.Problems() {
-		logger.Warn("app problem", "severity", p.Severity.String(), "problem", p.Error())
-	}
+	defer app.Close() // jit.Open has logged each problem once
 
 	servers := []*http.Server{}
 	errc := make(chan error, 2)
