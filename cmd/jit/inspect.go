@@ -2,11 +2,13 @@ package main
 
 import (
 	"context"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"net"
 	"net/url"
+	"path/filepath"
 	"sort"
 	"strings"
 
@@ -22,17 +24,39 @@ func openForInspection(ctx context.Context, dir string) (*jit.App, error) {
 }
 
 func validate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("validate", "validate [--app DIR] [--public-url URL]", stderr)
-	dir := fs.String("app", ".", "app folder")
+	fs := newFlags("validate", "validate [DIR | --app DIR] [--public-url URL]", stderr)
+	dir := fs.String("app", ".", "app folder (or give it as the argument)")
 	public := fs.String("public-url", "", "the URL the app will be served at, checked against what WeChat accepts")
-	if err := parse(fs, args); err != nil {
+	// Accept DIR before or after the flags.
+	var pos string
+	if len(args) > 0 && len(args[0]) > 0 && args[0][0] != '-' {
+		pos, args = args[0], args[1:]
+	}
+	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if pos == "" && fs.NArg() == 1 {
+		pos = fs.Arg(0)
+	} else if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if pos != "" {
+		appSet := false
+		fs.Visit(func(f *flag.Flag) { appSet = appSet || f.Name == "app" })
+		if appSet && filepath.Clean(*dir) != filepath.Clean(pos) {
+			return fmt.Errorf("two app folders: %s and --app %s", pos, *dir)
+		}
+		*dir = pos
 	}
 	app, err := openForInspection(ctx, *dir)
 	if err != nil {
 		return err
 	}
 	defer app.Close()
+	if !hasAppElements(app.Snapshot()) {
+		fmt.Fprintf(stderr, "%s holds no elements (no element folders with an e.json, such as auths/loginTypes/NAME/e.json)\n", *dir)
+		return exitError(1)
+	}
 	probs := app.Problems()
 	if *public != "" {
 		probs = append(probs, publicURLProblems(*public)...)
@@ -55,6 +79,21 @@ func validate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return exitError(1)
 	}
 	return nil
+}
+
+// hasAppElements says whether the app (its own folder or a folder it
+// extends) defines any element, broken ones included: the builtin layer's
+// alone mean the folder is not an element app, often a wrong path.
+func hasAppElements(snap *runtime.Snapshot) bool {
+	if len(snap.BrokenElements()) > 0 {
+		return true
+	}
+	for _, e := range snap.Entries() {
+		if e.Layer != "builtin" {
+			return true
+		}
+	}
+	return false
 }
 
 // publicURLProblems warns about what WeChat rejects in production: its

@@ -2,10 +2,11 @@
 //
 //	jit serve                      the bundled demo app, with the WeChat simulator
 //	jit serve --app myapp          your app, with hot reload
-//	jit validate --app myapp       one line per problem; exit 1 on errors
+//	jit validate myapp             one line per problem; exit 1 on errors (or --app myapp)
 //	jit elements --app myapp       the Meta → Type → instance tree
-//	jit new wechat-login MyLogin   scaffold a WeChat Official Account (公众号) login instance
-//	jit new wechat-web-login MyWebLogin
+//	jit new wechat-login MyLogin --appid wx...
+//	                               scaffold a WeChat Official Account (公众号) login instance
+//	jit new wechat-web-login MyWebLogin --appid wx...
 //	                               scaffold a WeChat website-app (网站应用) QR login instance
 package main
 
@@ -30,10 +31,10 @@ Usage:
   jit serve    [--app DIR] [--addr HOST:PORT] [--admin-addr HOST:PORT] [--db DSN] [--public-url URL]
                [--dev] [--dev-allow-remote] [--no-reload] [--log-format text|json]
                [--read-timeout D] [--write-timeout D] [--idle-timeout D] [--max-header-bytes N]
-  jit validate [--app DIR] [--public-url URL]
+  jit validate [DIR | --app DIR] [--public-url URL]
   jit elements [--app DIR]
-  jit new wechat-login NAME [--app DIR] [--appid wx...]       公众号 login, secret $WECHAT_APP_SECRET
-  jit new wechat-web-login NAME [--app DIR] [--appid wx...]   website-app QR login, secret $WECHAT_WEB_APP_SECRET
+  jit new wechat-login NAME --appid wx... [--app DIR]       公众号 login, secret $WECHAT_APP_SECRET
+  jit new wechat-web-login NAME --appid wx... [--app DIR]   website-app QR login, secret $WECHAT_WEB_APP_SECRET
 
 With no --app, serve runs the bundled demo app in dev mode, on loopback only
 (--dev-allow-remote to listen elsewhere).

@@ -90,10 +90,10 @@ func TestNewWechatLoginScaffoldsAValidInstance(t *testing.T) {
 		t.Fatalf("config %s, %v", cfg, err)
 	}
 	t.Setenv("WECHAT_APP_SECRET", "0123456789abcdef0123456789abcdef")
-	if code, out, _ := runJit(t, "validate", "--app", dir); code != 0 {
-		t.Fatalf("scaffolded app does not validate: %s", out)
+	if code, out, errOut := runJit(t, "validate", "--app", dir); code != 0 || out != "" || errOut != "5 elements, 0 errors, 0 warnings\n" {
+		t.Fatalf("scaffolded app does not load cleanly: exit %d\n%s%s", code, out, errOut)
 	}
-	if code, _, errOut := runJit(t, "new", "wechat-login", "ShopLogin", "--app", dir); code == 0 || !strings.Contains(errOut, "already exists") {
+	if code, _, errOut := runJit(t, "new", "wechat-login", "ShopLogin", "--app", dir, "--appid", "wx00112233445566ff"); code == 0 || !strings.Contains(errOut, "already exists") {
 		t.Fatalf("second scaffold: exit %d %s", code, errOut)
 	}
 	if code, _, errOut := runJit(t, "new", "wechat-login", "../x", "--app", dir); code == 0 || !strings.Contains(errOut, "must start with a letter") {
@@ -140,14 +140,14 @@ func TestNewWechatWebLoginScaffoldsAValidInstance(t *testing.T) {
 		t.Errorf("elements: exit %d\n%s", code, out)
 	}
 	// Both templates live side by side in one app.
-	if code, _, errOut := runJit(t, "new", "wechat-login", "ShopLogin", "--app", dir); code != 0 {
+	if code, _, errOut := runJit(t, "new", "wechat-login", "ShopLogin", "--app", dir, "--appid", "wx00112233445566ff"); code != 0 {
 		t.Fatalf("wechat-login next to it: %s", errOut)
 	}
 	t.Setenv("WECHAT_APP_SECRET", "0123456789abcdef0123456789abcdef")
 	if code, out, errOut := runJit(t, "validate", "--app", dir); code != 0 {
 		t.Fatalf("app with both logins does not validate: %s%s", out, errOut)
 	}
-	if code, _, errOut := runJit(t, "new", "wechat-web-login", "ShopWeb", "--app", dir); code == 0 || !strings.Contains(errOut, "already exists") {
+	if code, _, errOut := runJit(t, "new", "wechat-web-login", "ShopWeb", "--app", dir, "--appid", "wx00112233445566ff"); code == 0 || !strings.Contains(errOut, "already exists") {
 		t.Fatalf("second scaffold: exit %d %s", code, errOut)
 	}
 	if code, _, errOut := runJit(t, "new", "wechat-web-login", "a-b", "--app", dir); code == 0 || !strings.Contains(errOut, "must start with a letter") {
@@ -231,5 +231,145 @@ func TestElementsUsageSaysBrokenExitsOne(t *testing.T) {
 	code, _, errOut := runJit(t, "elements", "-h")
 	if code != 0 || !strings.Contains(errOut, "exit status is 1") || !strings.Contains(errOut, "marked broken") {
 		t.Fatalf("exit %d, usage:\n%s", code, errOut)
+	}
+}
+
+// TestNewRequiresAValidAppID: both templates refuse a missing or malformed
+// --appid with exit 2, in the words jit validate uses for a bad appId, and
+// write nothing.
+func TestNewRequiresAValidAppID(t *testing.T) {
+	for _, tmpl := range []string{"wechat-login", "wechat-web-login"} {
+		dir := t.TempDir()
+		for _, c := range []struct {
+			args []string
+			want string
+		}{
+			{nil, `jit new: --appid is required: it must be "wx" followed by 16 lowercase hex digits` + "\n"},
+			{[]string{"--appid", "wx123"}, `jit new: --appid: must be "wx" followed by 16 lowercase hex digits, not "wx123"` + "\n"},
+			{[]string{"--appid", "wx00112233445566FF"}, `jit new: --appid: must be "wx" followed by 16 lowercase hex digits, not "wx00112233445566FF"` + "\n"},
+		} {
+			args := append([]string{"new", tmpl, "ShopLogin", "--app", dir}, c.args...)
+			code, out, errOut := runJit(t, args...)
+			if code != 2 || out != "" || errOut != c.want {
+				t.Errorf("%v: exit %d, stdout %q, stderr %q; want exit 2, %q", args, code, out, errOut, c.want)
+			}
+		}
+		if _, err := os.Stat(filepath.Join(dir, "auths")); !os.IsNotExist(err) {
+			t.Errorf("%s: a refused scaffold wrote files (%v)", tmpl, err)
+		}
+	}
+	// The wording is validate's own for the same value.
+	code, out, _ := runJit(t, "validate", "--app", "testdata/app")
+	if code != 1 || !strings.Contains(out, `appId: must be "wx" followed by 16 lowercase hex digits, not "wx123"`+"\n") {
+		t.Fatalf("validate's wording changed: exit %d\n%s", code, out)
+	}
+}
+
+// TestNewWritesJitAiKeysAndNextSteps: e.json carries JitAi's usual keys,
+// and the output says what is left to do outside the app.
+func TestNewWritesJitAiKeysAndNextSteps(t *testing.T) {
+	for _, c := range []struct {
+		tmpl, typ, title string
+		want, not        []string
+	}{
+		{"wechat-login", "auths.loginTypes.WechatPublicType", "微信公众号登录",
+			[]string{"export WECHAT_APP_SECRET=", "网页授权域名", "公众号", "MP_verify_*.txt", "public" + string(filepath.Separator)},
+			[]string{"WECHAT_WEB_APP_SECRET"}},
+		{"wechat-web-login", "auths.loginTypes.WeChatType", "微信扫码登录",
+			[]string{"export WECHAT_WEB_APP_SECRET=", "open.weixin.qq.com", "授权回调域", "authorized callback domain"},
+			[]string{"MP_verify", "export WECHAT_APP_SECRET="}},
+	} {
+		dir := t.TempDir()
+		code, out, errOut := runJit(t, "new", c.tmpl, "Shop", "--app", dir, "--appid", "wx00112233445566ff")
+		if code != 0 {
+			t.Fatalf("%s: exit %d: %s", c.tmpl, code, errOut)
+		}
+		for _, w := range c.want {
+			if !strings.Contains(out, w) {
+				t.Errorf("%s: output lacks %q:\n%s", c.tmpl, w, out)
+			}
+		}
+		for _, w := range c.not {
+			if strings.Contains(out, w) {
+				t.Errorf("%s: output has %q:\n%s", c.tmpl, w, out)
+			}
+		}
+		raw, err := os.ReadFile(filepath.Join(dir, "auths/loginTypes/Shop/e.json"))
+		var e map[string]any
+		if err != nil || json.Unmarshal(raw, &e) != nil {
+			t.Fatalf("%s: e.json %s, %v", c.tmpl, raw, err)
+		}
+		want := map[string]any{"title": c.title, "type": c.typ, "allowRegister": 1.0, "backendBundleEntry": ".", "frontBundleEntry": "./Shop.json"}
+		if len(e) != len(want) {
+			t.Errorf("%s: e.json %s", c.tmpl, raw)
+		}
+		for k, v := range want {
+			if e[k] != v {
+				t.Errorf("%s: e.json %s = %v, want %v", c.tmpl, k, e[k], v)
+			}
+		}
+		// It loads with no errors and no warnings: the keys are known ones.
+		t.Setenv("WECHAT_APP_SECRET", "0123456789abcdef0123456789abcdef")
+		t.Setenv("WECHAT_WEB_APP_SECRET", "fedcba9876543210fedcba9876543210")
+		code, out, errOut = runJit(t, "validate", dir)
+		if code != 0 || out != "" || errOut != "5 elements, 0 errors, 0 warnings\n" {
+			t.Errorf("%s: validate: exit %d\n%s%s", c.tmpl, code, out, errOut)
+		}
+		// Still no overwriting, whatever the --appid.
+		if code, _, errOut := runJit(t, "new", c.tmpl, "Shop", "--app", dir, "--appid", "wx0123456789abcdef"); code != 1 || !strings.Contains(errOut, "already exists") {
+			t.Errorf("%s: second scaffold: exit %d %s", c.tmpl, code, errOut)
+		}
+	}
+}
+
+func TestValidateTakesTheFolderAsAnArgument(t *testing.T) {
+	t.Setenv("JIT_CMD_TEST_SECRET", "abcdefabcdefabcdefabcdefabcdefab")
+	_, wantOut, wantErr := runJit(t, "validate", "--app", "testdata/app")
+	for _, args := range [][]string{
+		{"validate", "testdata/app"},
+		{"validate", "testdata/app", "--public-url", "https://h5.example.com"},
+		{"validate", "--public-url", "https://h5.example.com", "testdata/app"},
+		{"validate", "testdata/app", "--app", "testdata/app/"},
+	} {
+		code, out, errOut := runJit(t, args...)
+		if code != 1 || out != wantOut || errOut != wantErr {
+			t.Errorf("%v: exit %d\n%s%s\nwant:\n%s%s", args, code, out, errOut, wantOut, wantErr)
+		}
+	}
+	empty := t.TempDir()
+	code, _, errOut := runJit(t, "validate", "testdata/app", "--app", empty)
+	if code != 1 || !strings.Contains(errOut, "two app folders") {
+		t.Errorf("two folders: exit %d %s", code, errOut)
+	}
+	if code, _, errOut := runJit(t, "validate", "testdata/app", "x"); code != 1 || !strings.Contains(errOut, `unexpected argument "x"`) {
+		t.Errorf("two arguments: exit %d %s", code, errOut)
+	}
+	code, out, errOut := runJit(t, "validate", "--help")
+	if code != 0 || !strings.Contains(errOut, "Usage: jit validate [DIR | --app DIR]") || out != "" {
+		t.Errorf("validate --help: exit %d %s", code, errOut)
+	}
+}
+
+func TestValidateSaysAFolderHasNoElements(t *testing.T) {
+	empty := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(empty, "public"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"validate", empty}, {"validate", "--app", empty}} {
+		code, out, errOut := runJit(t, args...)
+		want := empty + " holds no elements (no element folders with an e.json, such as auths/loginTypes/NAME/e.json)\n"
+		if code == 0 || out != "" || errOut != want {
+			t.Errorf("%v: exit %d, stdout %q, stderr %q", args, code, out, errOut)
+		}
+	}
+	// An app whose only element is broken does have elements: its problem is shown.
+	if code, out, _ := runJit(t, "new", "wechat-login", "Shop", "--app", empty, "--appid", "wx00112233445566ff"); code != 0 {
+		t.Fatal(out)
+	}
+	t.Setenv("WECHAT_APP_SECRET", "") // restored afterwards
+	os.Unsetenv("WECHAT_APP_SECRET")
+	code, out, errOut := runJit(t, "validate", empty)
+	if code != 1 || !strings.Contains(out, "WECHAT_APP_SECRET is not set") || strings.Contains(errOut, "no elements") {
+		t.Errorf("broken only: exit %d\n%s%s", code, out, errOut)
 	}
 }

@@ -7,6 +7,9 @@ import (
 	"path/filepath"
 	"regexp"
 	"strings"
+
+	"github.com/jitwx/jit/auths/wechatpublic"
+	"github.com/jitwx/jit/elements"
 )
 
 var elementName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_]{0,63}$`)
@@ -21,7 +24,8 @@ type loginTemplate struct {
 	SecretVar string // the environment variable holding the AppSecret
 	Config    string // NAME.json; %q is the AppID
 	Keys      string // how the output names the config's keys
-	Note      string // a line after the login URL, if any
+	Domain    string // next step: where WeChat is told this site's domain
+	Verify    bool   // the domain is proven with an MP_verify_*.txt file
 }
 
 var loginTemplates = []loginTemplate{
@@ -34,7 +38,9 @@ var loginTemplates = []loginTemplate{
   "scope": "snsapi_userinfo"
 }
 `,
-		Keys: "appId %s, appSecret",
+		Keys:   "appId %s, appSecret",
+		Domain: "in the 公众号 admin (mp.weixin.qq.com → 设置与开发 → 公众号设置 → 功能设置), set 网页授权域名 to this site's host",
+		Verify: true,
 	},
 	{
 		Name: "wechat-web-login", Type: "auths.loginTypes.WeChatType", Title: "微信扫码登录",
@@ -46,12 +52,12 @@ var loginTemplates = []loginTemplate{
   }
 }
 `,
-		Keys: "authConfig.appId %s, authConfig.appSecret",
-		Note: "WeChat sends the browser back only to the website app's 授权回调域 (open.weixin.qq.com → 网站应用): set it to this site's host.",
+		Keys:   "authConfig.appId %s, authConfig.appSecret",
+		Domain: "on open.weixin.qq.com → 网站应用, set the website app's 授权回调域 (authorized callback domain) to this site's host: WeChat sends the browser back only there",
 	},
 }
 
-const newSynopsis = "new TEMPLATE NAME [--app DIR] [--appid wx...]"
+const newSynopsis = "new TEMPLATE NAME --appid wx... [--app DIR]"
 
 func templateNames() string {
 	names := make([]string, len(loginTemplates))
@@ -82,9 +88,9 @@ func scaffold(args []string, stdout, stderr io.Writer) error {
 	if tmpl == nil {
 		return fmt.Errorf("usage: jit %s (TEMPLATE is one of %s)", newSynopsis, templateNames())
 	}
-	fs := newFlags("new", "new "+tmpl.Name+" NAME [--app DIR] [--appid wx...]", stderr)
+	fs := newFlags("new", "new "+tmpl.Name+" NAME --appid wx... [--app DIR]", stderr)
 	dir := fs.String("app", ".", "app folder")
-	appID := fs.String("appid", "wx0000000000000000", tmpl.AppIDHelp)
+	appID := fs.String("appid", "", tmpl.AppIDHelp+" (required)")
 	// Accept NAME before or after the flags.
 	rest := args[1:]
 	var name string
@@ -102,6 +108,10 @@ func scaffold(args []string, stdout, stderr io.Writer) error {
 	if !elementName.MatchString(name) {
 		return fmt.Errorf("NAME %q must start with a letter and hold only letters, digits and _", name)
 	}
+	if msg := appIDProblem(*appID); msg != "" {
+		fmt.Fprintf(stderr, "jit new: %s\n", msg)
+		return exitError(2)
+	}
 	folder := filepath.Join(*dir, "auths", "loginTypes", name)
 	if _, err := os.Stat(folder); err == nil {
 		return fmt.Errorf("%s already exists", folder)
@@ -110,11 +120,15 @@ func scaffold(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	files := map[string]string{
+		// JitAi's usual e.json keys for a login instance.
 		"e.json": fmt.Sprintf(`{
   "title": %q,
-  "type": %q
+  "type": %q,
+  "allowRegister": 1,
+  "backendBundleEntry": ".",
+  "frontBundleEntry": %q
 }
-`, tmpl.Title, tmpl.Type),
+`, tmpl.Title, tmpl.Type, "./"+name+".json"),
 		name + ".json": fmt.Sprintf(tmpl.Config, *appID),
 	}
 	for file, body := range files {
@@ -125,8 +139,32 @@ func scaffold(args []string, stdout, stderr io.Writer) error {
 	fmt.Fprintf(stdout, "created %s\n  e.json         type %s\n  %s  %s from $%s\n", folder, tmpl.Type, name+".json",
 		fmt.Sprintf(tmpl.Keys, *appID), tmpl.SecretVar)
 	fmt.Fprintf(stdout, "login URL: /auths/loginTypes/%s/login?redirectUrl=/\n", name)
-	if tmpl.Note != "" {
-		fmt.Fprintln(stdout, tmpl.Note)
+	fmt.Fprintf(stdout, "next steps:\n  1. export %s=...   the AppSecret: it never goes in a file\n  2. %s\n", tmpl.SecretVar, tmpl.Domain)
+	if tmpl.Verify {
+		fmt.Fprintf(stdout, "  3. that page gives you an MP_verify_*.txt file: put it in %s (served at /, where WeChat checks it)\n",
+			filepath.Join(*dir, "public")+string(filepath.Separator))
 	}
 	return nil
+}
+
+// appIDProblem is what is wrong with --appid, in the words jit validate
+// uses for a bad appId: the check is WechatPublicType's own appId field
+// (WeChatType's authConfig.appId has the same pattern), so the rule lives
+// in one place.
+func appIDProblem(appID string) string {
+	info, ok := elements.Default.Lookup(wechatpublic.Type)
+	field, found := info.Schema.Field("appId")
+	if !ok || !found {
+		panic("jit new: " + wechatpublic.Type + " has no appId field")
+	}
+	if appID == "" {
+		return fmt.Sprintf("--appid is required: it must be %s", field.Hint)
+	}
+	field.Required = true
+	for _, p := range (elements.Schema{Fields: []elements.Field{field}}).Validate(map[string]any{field.Name: appID}, "--appid") {
+		if p.Severity == elements.SeverityError {
+			return fmt.Sprintf("--appid: %s", p.Msg)
+		}
+	}
+	return ""
 }
