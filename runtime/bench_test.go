@@ -48,12 +48,12 @@ func benchApp(b *testing.B, n int) string {
 		b.Fatal(err)
 	}
 	benchCleanup = append(benchCleanup, dir)
-	writeFile(b, filepath.Join(dir, "test/bench/Meta/e.json"), `{"title":"bench Meta"}`)
-	writeFile(b, filepath.Join(dir, "test/bench/CheapType/e.json"), `{"title":"cheap","type":"test.bench.Meta"}`)
-	writeFile(b, filepath.Join(dir, "test/bench/CheapType/CheapType.json"), `{"n":0}`)
+	writeFile(b, filepath.Join(dir, "demo/bench/Meta/e.json"), `{"title":"bench Meta"}`)
+	writeFile(b, filepath.Join(dir, "demo/bench/CheapType/e.json"), `{"title":"cheap","type":"demo.bench.Meta"}`)
+	writeFile(b, filepath.Join(dir, "demo/bench/CheapType/CheapType.json"), `{"n":0}`)
 	for i := range n {
 		item := filepath.Join(dir, benchItem(i))
-		writeFile(b, filepath.Join(item, "e.json"), fmt.Sprintf(`{"title":"Item %d","type":"test.bench.CheapType"}`, i))
+		writeFile(b, filepath.Join(item, "e.json"), fmt.Sprintf(`{"title":"Item %d","type":"demo.bench.CheapType"}`, i))
 		writeFile(b, filepath.Join(item, filepath.Base(item)+".json"), fmt.Sprintf(`{"n":%d}`, i))
 	}
 	benchDirs[n] = dir

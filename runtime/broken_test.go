@@ -53,24 +53,24 @@ func brokenNames(s *runtime.Snapshot) []string {
 // good version is not (it is in Get, its errors in Problems).
 func TestSnapshotBrokenIsErrorsWithNothingLive(t *testing.T) {
 	dir := newApp(t)
-	writeFile(t, filepath.Join(dir, "test/things/Blue/e.json"), `{"title":"Blue","type":"test.things.WidgetType"}`)
-	writeFile(t, filepath.Join(dir, "test/things/Blue/Blue.json"), `{"label":"no size"}`)
+	writeFile(t, filepath.Join(dir, "demo/things/Blue/e.json"), `{"title":"Blue","type":"demo.things.WidgetType"}`)
+	writeFile(t, filepath.Join(dir, "demo/things/Blue/Blue.json"), `{"label":"no size"}`)
 	logs := &syncBuffer{}
 	rt := open(t, dir, runtime.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
 
 	snap := rt.Snapshot()
-	b, ok := snap.Broken("test.things.Blue")
-	if !ok || b.Title != "Blue" || b.Type != "test.things.WidgetType" || len(b.Problems) != 1 ||
-		b.Problems[0].Field != "size" || b.Problems[0].File != "test/things/Blue/Blue.json" {
+	b, ok := snap.Broken("demo.things.Blue")
+	if !ok || b.Title != "Blue" || b.Type != "demo.things.WidgetType" || len(b.Problems) != 1 ||
+		b.Problems[0].Field != "size" || b.Problems[0].File != "demo/things/Blue/Blue.json" {
 		t.Fatalf("Blue: %+v %v", b, ok)
 	}
-	if _, ok := snap.Get("test.things.Blue"); ok {
+	if _, ok := snap.Get("demo.things.Blue"); ok {
 		t.Fatal("a broken element is live")
 	}
-	if got := brokenNames(snap); len(got) != 1 || got[0] != "test.things.Blue" {
+	if got := brokenNames(snap); len(got) != 1 || got[0] != "demo.things.Blue" {
 		t.Fatalf("broken %v", got)
 	}
-	if _, ok := snap.Broken("test.things.Red"); ok {
+	if _, ok := snap.Broken("demo.things.Red"); ok {
 		t.Fatal("Red is healthy")
 	}
 	if n := strings.Count(logs.String(), "size: required"); n != 1 {
@@ -78,22 +78,22 @@ func TestSnapshotBrokenIsErrorsWithNothingLive(t *testing.T) {
 	}
 
 	// Fixed: live, not broken.
-	writeFile(t, filepath.Join(dir, "test/things/Blue/Blue.json"), `{"size":2}`)
-	reload(t, rt, "test/things/Blue")
-	if _, ok := rt.Snapshot().Get("test.things.Blue"); !ok || len(brokenNames(rt.Snapshot())) != 0 {
+	writeFile(t, filepath.Join(dir, "demo/things/Blue/Blue.json"), `{"size":2}`)
+	reload(t, rt, "demo/things/Blue")
+	if _, ok := rt.Snapshot().Get("demo.things.Blue"); !ok || len(brokenNames(rt.Snapshot())) != 0 {
 		t.Fatalf("fixed Blue: broken %v, problems %v", brokenNames(rt.Snapshot()), rt.Snapshot().Problems())
 	}
 
 	// Broken again by an edit: the last good version serves; not Broken.
-	writeFile(t, filepath.Join(dir, "test/things/Blue/Blue.json"), `{"size":2,"color":"pink"}`)
-	reload(t, rt, "test/things/Blue")
+	writeFile(t, filepath.Join(dir, "demo/things/Blue/Blue.json"), `{"size":2,"color":"pink"}`)
+	reload(t, rt, "demo/things/Blue")
 	snap = rt.Snapshot()
-	if _, ok := snap.Get("test.things.Blue"); !ok || !snap.Problems().HasErrors() || len(brokenNames(snap)) != 0 {
+	if _, ok := snap.Get("demo.things.Blue"); !ok || !snap.Problems().HasErrors() || len(brokenNames(snap)) != 0 {
 		t.Fatalf("stale Blue: live %v, broken %v, problems %v", ok, brokenNames(snap), snap.Problems())
 	}
 	// A reload that changes nothing about the problem does not log it again.
 	before := strings.Count(logs.String(), "must be one of")
-	reload(t, rt, "test/things/Red")
+	reload(t, rt, "demo/things/Red")
 	if before != 1 || strings.Count(logs.String(), "must be one of") != 1 {
 		t.Fatalf("the pink problem was logged %d then %d times:\n%s", before, strings.Count(logs.String(), "must be one of"), logs.String())
 	}
@@ -102,20 +102,20 @@ func TestSnapshotBrokenIsErrorsWithNothingLive(t *testing.T) {
 	}
 
 	// Removed: neither live nor broken.
-	if err := os.RemoveAll(filepath.Join(dir, "test/things/Blue")); err != nil {
+	if err := os.RemoveAll(filepath.Join(dir, "demo/things/Blue")); err != nil {
 		t.Fatal(err)
 	}
-	reload(t, rt, "test/things/Blue")
+	reload(t, rt, "demo/things/Blue")
 	snap = rt.Snapshot()
-	if _, ok := snap.Get("test.things.Blue"); ok || len(brokenNames(snap)) != 0 || len(snap.Problems()) != 0 {
+	if _, ok := snap.Get("demo.things.Blue"); ok || len(brokenNames(snap)) != 0 || len(snap.Problems()) != 0 {
 		t.Fatalf("removed Blue: broken %v, problems %v", brokenNames(snap), snap.Problems())
 	}
 
 	// A new folder whose e.json cannot be read is broken, without a title.
-	writeFile(t, filepath.Join(dir, "test/things/Green/e.json"), `{"type":`)
-	reload(t, rt, "test/things/Green")
-	b, ok = rt.Snapshot().Broken("test.things.Green")
-	if !ok || b.Title != "" || len(b.Problems) == 0 || b.Problems[0].File != "test/things/Green/e.json" {
+	writeFile(t, filepath.Join(dir, "demo/things/Green/e.json"), `{"type":`)
+	reload(t, rt, "demo/things/Green")
+	b, ok = rt.Snapshot().Broken("demo.things.Green")
+	if !ok || b.Title != "" || len(b.Problems) == 0 || b.Problems[0].File != "demo/things/Green/e.json" {
 		t.Fatalf("Green: %+v %v; problems %v", b, ok, rt.Snapshot().Problems())
 	}
 }

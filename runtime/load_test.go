@@ -211,11 +211,11 @@ func TestGoodApp(t *testing.T) {
 	}
 
 	kinds := map[string]elements.Kind{
-		"test.things.Meta":          elements.KindMeta,
+		"demo.things.Meta":          elements.KindMeta,
 		WidgetType:                  elements.KindType,
-		"test.things.BigWidgetType": elements.KindType,
-		"test.things.Red":           elements.KindInstance,
-		"test.things.Blue":          elements.KindInstance,
+		"demo.things.BigWidgetType": elements.KindType,
+		"demo.things.Red":           elements.KindInstance,
+		"demo.things.Blue":          elements.KindInstance,
 		"x.y.Z":                     elements.KindInstance,
 		"x.y.Z.services.Svc":        elements.KindInstance,
 		"pages.Home":                elements.KindInert,
@@ -227,30 +227,30 @@ func TestGoodApp(t *testing.T) {
 			t.Errorf("%s: kind %s, want %s", name, e.Kind, want)
 		}
 	}
-	for _, name := range []string{"test.things.Red.frontend", "test.things.Red.backend", "public.widgets", "x", "x.y", "test.things"} {
+	for _, name := range []string{"demo.things.Red.frontend", "demo.things.Red.backend", "public.widgets", "x", "x.y", "demo.things"} {
 		if _, ok := snap.Get(name); ok {
 			t.Errorf("%s must not be an element", name)
 		}
 	}
 
 	// Instance over Type over parent Type, {{VAR}} expanded.
-	red := widget(t, rt, "test.things.Red")
+	red := widget(t, rt, "demo.things.Red")
 	if want := (Widget{Size: 1, Color: "red", Label: "red one", Secret: "w1dget", Tags: []string{"a", "b"}}); red.Size != want.Size ||
 		red.Color != want.Color || red.Label != want.Label || red.Secret != want.Secret || !slices.Equal(red.Tags, want.Tags) {
 		t.Errorf("Red = %+v", red)
 	}
-	if !slices.Equal(red.chain, []string{WidgetType, "test.things.Meta"}) || red.name != "test.things.Red" {
+	if !slices.Equal(red.chain, []string{WidgetType, "demo.things.Meta"}) || red.name != "demo.things.Red" {
 		t.Errorf("Red chain %v name %s", red.chain, red.name)
 	}
-	blue := widget(t, rt, "test.things.Blue")
+	blue := widget(t, rt, "demo.things.Blue")
 	if blue.Size != 100 || blue.Color != "blue" || blue.Label != "default label" || !slices.Equal(blue.Tags, []string{"only"}) {
 		t.Errorf("Blue = %+v", blue)
 	}
-	be := get(t, rt, "test.things.Blue")
-	if be.Impl != WidgetType || !slices.Equal(be.TypeChain, []string{"test.things.BigWidgetType", WidgetType, "test.things.Meta"}) {
+	be := get(t, rt, "demo.things.Blue")
+	if be.Impl != WidgetType || !slices.Equal(be.TypeChain, []string{"demo.things.BigWidgetType", WidgetType, "demo.things.Meta"}) {
 		t.Errorf("Blue impl %s chain %v", be.Impl, be.TypeChain)
 	}
-	if be.Def.ConfigFile != "test/things/Blue/config.json" || be.Def.Field("icon").String() != "blue-icon" {
+	if be.Def.ConfigFile != "demo/things/Blue/config.json" || be.Def.Field("icon").String() != "blue-icon" {
 		t.Errorf("Blue config file %q icon %q", be.Def.ConfigFile, be.Def.Field("icon"))
 	}
 	if z, svc := widget(t, rt, "x.y.Z"), widget(t, rt, "x.y.Z.services.Svc"); z.Size != 3 || svc.Size != 4 || svc.Label != "svc" {
@@ -258,8 +258,8 @@ func TestGoodApp(t *testing.T) {
 	}
 
 	// Sub-elements resolve through their instance.
-	h := get(t, rt, "test.things.Red.services.Helper")
-	if helper, ok := h.Object.(*WidgetHelper); !ok || helper.Owner != red || h.Parent != "test.things.Red" {
+	h := get(t, rt, "demo.things.Red.services.Helper")
+	if helper, ok := h.Object.(*WidgetHelper); !ok || helper.Owner != red || h.Parent != "demo.things.Red" {
 		t.Errorf("Red.services.Helper = %#v (parent %q)", h.Object, h.Parent)
 	}
 
@@ -291,11 +291,11 @@ func TestInheritance(t *testing.T) {
 		size                      float64
 		rewrites                  []string
 	}{
-		{"test.things.Shared", "app", "from child", "green", 2, []string{"../parent", "../grandparent", "../other"}},
-		{"test.things.ChildOnly", "app", "", "green", 2, nil},
-		{"test.things.ParentOnly", "../parent", "", "green", 2, nil},
-		{"test.things.GrandOnly", "../grandparent", "", "green", 7, nil},
-		{"test.things.OtherOnly", "../other", "other", "green", 2, nil},
+		{"demo.things.Shared", "app", "from child", "green", 2, []string{"../parent", "../grandparent", "../other"}},
+		{"demo.things.ChildOnly", "app", "", "green", 2, nil},
+		{"demo.things.ParentOnly", "../parent", "", "green", 2, nil},
+		{"demo.things.GrandOnly", "../grandparent", "", "green", 7, nil},
+		{"demo.things.OtherOnly", "../other", "other", "green", 2, nil},
 	}
 	for _, tc := range tests {
 		e := get(t, rt, tc.name)
@@ -478,10 +478,10 @@ func TestGoOnlyTypeAndLayersFromFS(t *testing.T) {
 	// An in-memory app whose instance names a Type that exists only in Go.
 	fsys := fstest.MapFS{
 		"app/app.json":          {Data: []byte(`{"title":"mem"}`)},
-		"app/w/One/e.json":      {Data: []byte(`{"type":"test.things.WidgetType"}`)},
+		"app/w/One/e.json":      {Data: []byte(`{"type":"demo.things.WidgetType"}`)},
 		"app/w/One/config.json": {Data: []byte(`{"size":5}`)},
-		"app/w/FailType/e.json": {Data: []byte(`{"type":"test.things.WidgetType"}`)},
-		"app/w/Fail/e.json":     {Data: []byte(`{"type":"test.things.WidgetType"}`)},
+		"app/w/FailType/e.json": {Data: []byte(`{"type":"demo.things.WidgetType"}`)},
+		"app/w/Fail/e.json":     {Data: []byte(`{"type":"demo.things.WidgetType"}`)},
 		"app/w/Fail/Fail.json":  {Data: []byte(`{"size":1,"failProvision":true}`)},
 	}
 	layers, probs, err := runtime.DiscoverLayers(fsys, "app", "")
@@ -519,7 +519,7 @@ func TestIsolatedRegistry(t *testing.T) {
 		"iso/Meta/e.json":      {Data: []byte(`{}`)},
 		"iso/T/e.json":         {Data: []byte(`{"type":"iso.ThingType"}`)},
 		"iso/T/T.json":         {Data: []byte(`{"v":"x"}`)},
-		"iso/W/e.json":         {Data: []byte(`{"type":"test.things.WidgetType"}`)},
+		"iso/W/e.json":         {Data: []byte(`{"type":"demo.things.WidgetType"}`)},
 	}
 	rt, err := runtime.New(context.Background(), []runtime.Layer{{Name: "app", FS: fsys}}, nil,
 		runtime.WithRegistry(reg), runtime.WithLogger(quiet))
