@@ -161,8 +161,8 @@ func open(ctx context.Context, fsys fs.FS, appPath, dir string, optList []Option
 		a.opts.runtimeOpts = append(a.opts.runtimeOpts, a.startSimulator()...)
 	}
 	rtOpts := []runtime.Option{
-		runtime.WithHost(elements.Host{DB: a.db, HTTPClient: o.httpClient, Logger: o.logger, Sealer: a.sealer,
-			ObserveUpstream: a.metrics.observeUpstream}),
+		runtime.WithHost(elements.NewHost(o.logger, elements.Provide(a.db), elements.Provide(o.httpClient),
+			elements.Provide(a.sealer), elements.Provide(a.metrics.observeUpstream))),
 		runtime.WithLogger(o.logger),
 		runtime.WithLookupEnv(a.opts.lookupEnv),
 	}

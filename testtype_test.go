@@ -36,7 +36,7 @@ type fakeLogin struct {
 
 func (f *fakeLogin) UnmarshalJSON(b []byte) error { return json.Unmarshal(b, &f.cfg) }
 
-func (f *fakeLogin) Provision(_ context.Context, inst *elements.Instance) (err error) {
+func (f *fakeLogin) Provision(_ elements.Context, inst *elements.Instance) (err error) {
 	f.fullName = inst.FullName()
 	f.policy, err = auths.NewPolicy(inst.Def, f.cfg.Common)
 	return err

@@ -100,18 +100,17 @@ type Policy struct {
 }
 
 // Common is the config every login Type shares. A Type embeds it in its
-// config struct and appends CommonFields to its schema, so one struct
-// still describes the whole config.
+// config struct, whose elements.SchemaOf then has these keys too, so one
+// struct still describes the whole config. linkByUnionid's default (true)
+// is NewPolicy's.
 type Common struct {
 	LinkByUnionid        *bool    `json:"linkByUnionid"`
 	AllowedRedirectHosts []string `json:"allowedRedirectHosts"`
 }
 
-// CommonFields are the schema of Common.
-var CommonFields = []elements.Field{
-	{Name: "linkByUnionid", Kind: elements.Bool},
-	{Name: "allowedRedirectHosts", Kind: elements.StringArray},
-}
+// CommonFields are the schema of Common, for a Type whose schema is not
+// derived from a struct embedding it.
+var CommonFields = elements.MustSchemaOf[Common]().Fields
 
 // NewPolicy reads the family keys of an instance: allowRegister and default
 // from its e.json (JitAi's keys, 1/0 or true/false), the rest from Common.

@@ -440,7 +440,7 @@ type lifecycle struct {
 	cleanups     int
 }
 
-func (l *lifecycle) Provision(_ context.Context, inst *elements.Instance) error {
+func (l *lifecycle) Provision(_ elements.Context, inst *elements.Instance) error {
 	l.provisioned = inst.FullName()
 	if l.failProvison {
 		return errors.New("provision failed")
@@ -464,7 +464,7 @@ func TestBuild(t *testing.T) {
 	}
 	var made *lifecycle
 	info := elements.TypeInfo{ID: "a.LType", New: func() any { made = &lifecycle{}; return made }}
-	obj, err := elements.Build(context.Background(), info, inst)
+	obj, err := elements.Build(elements.NewContext(context.Background(), nil), info, inst)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,21 +473,21 @@ func TestBuild(t *testing.T) {
 	}
 
 	info.New = func() any { made = &lifecycle{failProvison: true}; return made }
-	if _, err := elements.Build(context.Background(), info, inst); err == nil || err.Error() != "provision failed" || made.cleanups != 1 {
+	if _, err := elements.Build(elements.NewContext(context.Background(), nil), info, inst); err == nil || err.Error() != "provision failed" || made.cleanups != 1 {
 		t.Errorf("failed provision: err %v, cleanups %d", err, made.cleanups)
 	}
 	info.New = func() any { made = &lifecycle{failValidate: true}; return made }
-	if _, err := elements.Build(context.Background(), info, inst); err == nil || err.Error() != "validate failed" || made.cleanups != 1 {
+	if _, err := elements.Build(elements.NewContext(context.Background(), nil), info, inst); err == nil || err.Error() != "validate failed" || made.cleanups != 1 {
 		t.Errorf("failed validate: err %v, cleanups %d", err, made.cleanups)
 	}
 	bad := &elements.Instance{Def: inst.Def, Config: elements.NewConfig([]byte(`{"name":1}`))}
 	info.New = func() any { made = &lifecycle{}; return made }
-	if _, err := elements.Build(context.Background(), info, bad); err == nil || !strings.HasPrefix(err.Error(), "decoding config for a.LType: ") {
+	if _, err := elements.Build(elements.NewContext(context.Background(), nil), info, bad); err == nil || !strings.HasPrefix(err.Error(), "decoding config for a.LType: ") {
 		t.Errorf("decode error: %v", err)
 	}
 	// No config at all decodes nothing.
 	empty := &elements.Instance{Def: inst.Def}
-	if _, err := elements.Build(context.Background(), info, empty); err != nil {
+	if _, err := elements.Build(elements.NewContext(context.Background(), nil), info, empty); err != nil {
 		t.Errorf("empty config: %v", err)
 	}
 }

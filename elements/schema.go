@@ -29,6 +29,10 @@ type Field struct {
 	// Check validates what the other rules cannot; its error message is shown
 	// after the field path.
 	Check func(v any) error
+	// Default, when not nil, is the JSON value (string, float64, bool,
+	// []any, map[string]any) an instance gets when it leaves the key
+	// absent, null or "".
+	Default any
 }
 
 // Schema is the business config a Type accepts. Unknown keys are warnings:
@@ -45,6 +49,69 @@ type Schema struct {
 // (an export's config may carry isActive, fullName, ...). They are known to
 // every schema: not business config, and never an "unknown key" warning.
 var PlatformKeys = []string{"isActive", "default", "allowRegister", "backendBundleEntry", "frontBundleEntry", "fullName"}
+
+// WithHints returns s with hints for unknown keys; see Schema.Hints.
+func (s Schema) WithHints(h map[string]string) Schema {
+	s.Hints = h
+	return s
+}
+
+// Defaults returns the fields' defaults as a fresh config object.
+func (s Schema) Defaults() map[string]any {
+	out := map[string]any{}
+	s.FillDefaults(&out)
+	return out
+}
+
+// FillDefaults gives every field that *cfg leaves absent, null or "" its
+// default (a fresh copy), creating *cfg if it is nil. It reports whether
+// it changed anything.
+func (s Schema) FillDefaults(cfg *map[string]any) bool {
+	changed := false
+	for _, f := range s.Fields {
+		if f.Default == nil {
+			continue
+		}
+		if v, ok := (*cfg)[f.Name]; ok && v != nil && v != "" {
+			continue
+		}
+		if *cfg == nil {
+			*cfg = map[string]any{}
+		}
+		(*cfg)[f.Name] = copyJSON(f.Default)
+		changed = true
+	}
+	return changed
+}
+
+func (s Schema) hasDefaults() bool {
+	for _, f := range s.Fields {
+		if f.Default != nil {
+			return true
+		}
+	}
+	return false
+}
+
+// copyJSON deep-copies a JSON value, so no config shares a default's
+// arrays or objects.
+func copyJSON(v any) any {
+	switch x := v.(type) {
+	case []any:
+		out := make([]any, len(x))
+		for i, e := range x {
+			out[i] = copyJSON(e)
+		}
+		return out
+	case map[string]any:
+		out := make(map[string]any, len(x))
+		for k, e := range x {
+			out[k] = copyJSON(e)
+		}
+		return out
+	}
+	return v
+}
 
 // Field returns the named field.
 func (s Schema) Field(name string) (Field, bool) {

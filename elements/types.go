@@ -1,15 +1,10 @@
 package elements
 
 import (
-	"context"
+	"encoding/json"
 	"fmt"
-	"log/slog"
-	"net/http"
 	"sort"
 	"sync"
-	"time"
-
-	"gorm.io/gorm"
 )
 
 // Kind is what an element is to the runtime.
@@ -42,17 +37,21 @@ func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 // TypeInfo registers the Go behaviour of a Type under its full name, the
 // way Caddy registers modules under dotted IDs.
 type TypeInfo struct {
-	ID     string // full name of the Type element, e.g. auths.loginTypes.WechatPublicType
+	ID string // full name of the Type element, e.g. auths.loginTypes.WechatPublicType
+	// Schema is the config the Type accepts, normally SchemaOf its config
+	// struct, so that the struct's tags are the one description of the
+	// keys, their rules and their defaults.
 	Schema Schema
-	// New returns a fresh, zero element; the merged config is then decoded
-	// into it with encoding/json, so its struct tags name the config keys.
+	// New returns a fresh, zero element; the merged config, with the
+	// schema's defaults filled in, is then decoded into it with
+	// encoding/json (into the same config struct).
 	New func() any
 }
 
 // Provisioner is implemented by elements that set themselves up once their
 // config is decoded (open clients, derive values).
 type Provisioner interface {
-	Provision(ctx context.Context, inst *Instance) error
+	Provision(ctx Context, inst *Instance) error
 }
 
 // Validator is implemented by elements that check their provisioned state.
@@ -73,18 +72,8 @@ type Parent interface {
 	Children() map[string]any
 }
 
-// Host carries what the runtime shares with every element it builds.
-type Host struct {
-	DB         *gorm.DB     // the App's database, opened once per App
-	HTTPClient *http.Client // for calls to upstream services
-	Logger     *slog.Logger
-	Sealer     Sealer // encrypts secrets at rest; nil when no key is configured
-	// ObserveUpstream, when set, is told of every call an element makes to
-	// an upstream service (endpoint, duration, error), for metrics.
-	ObserveUpstream func(endpoint string, took time.Duration, err error)
-}
-
-// Sealer encrypts values stored in the database, such as WeChat tokens.
+// Sealer encrypts values stored in the database, such as WeChat tokens. A
+// host that has a key provides one (Provide[Sealer]).
 type Sealer interface {
 	Seal(plain string) (string, error)
 	Open(sealed string) (string, error)
@@ -99,7 +88,6 @@ type Instance struct {
 	// ConfigFile is the file a person edits to change the config, as
 	// problems name it, for a Type that checks its config itself.
 	ConfigFile string
-	Host       Host
 }
 
 // FullName is the instance's full name.
@@ -159,14 +147,21 @@ func (r *Registry) IDs() []string {
 	return ids
 }
 
-// Build runs an element's lifecycle: New, decode config, Provision,
-// Validate. On failure whatever was provisioned is cleaned up.
-func Build(ctx context.Context, info TypeInfo, inst *Instance) (any, error) {
+// Build runs an element's lifecycle: fill in the schema's defaults, New,
+// decode config, Provision, Validate. On failure whatever was provisioned
+// is cleaned up. Provision's logger names the element.
+func Build(ctx Context, info TypeInfo, inst *Instance) (any, error) {
+	if err := fillDefaults(info.Schema, inst); err != nil {
+		return nil, fmt.Errorf("decoding config for %s: %w", info.ID, err)
+	}
 	obj := info.New()
 	if err := inst.Config.Decode(obj); err != nil {
 		return nil, fmt.Errorf("decoding config for %s: %w", info.ID, err)
 	}
 	if p, ok := obj.(Provisioner); ok {
+		if inst.Def != nil {
+			ctx = ctx.WithLogger(ctx.Logger().With("element", inst.FullName()))
+		}
 		if err := p.Provision(ctx, inst); err != nil {
 			cleanup(obj)
 			return nil, err
@@ -185,4 +180,27 @@ func cleanup(obj any) {
 	if c, ok := obj.(CleanerUpper); ok {
 		_ = c.Cleanup()
 	}
+}
+
+// fillDefaults gives every field of s that inst's config leaves absent,
+// null or "" its default, the way Validate treats such a field as absent.
+func fillDefaults(s Schema, inst *Instance) error {
+	if !s.hasDefaults() {
+		return nil
+	}
+	var cfg map[string]any
+	if raw := inst.Config.JSON(); len(raw) > 0 {
+		if err := json.Unmarshal(raw, &cfg); err != nil {
+			return err
+		}
+	}
+	if !s.FillDefaults(&cfg) {
+		return nil
+	}
+	raw, err := json.Marshal(cfg)
+	if err != nil {
+		return err
+	}
+	inst.Config = NewConfig(raw)
+	return nil
 }

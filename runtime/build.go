@@ -96,8 +96,8 @@ func (rt *Runtime) buildInstance(ctx context.Context, e *Entry, r *resolution) (
 	if err != nil {
 		return nil, append(probs, tag(env.RedactProblems(problemsOf(err, d)), d.FullName)...)
 	}
-	inst := &elements.Instance{Def: d, TypeChain: r.chain, Impl: r.impl, Config: elements.NewConfig(raw), ConfigFile: file, Host: rt.opts.host}
-	obj, err := elements.Build(ctx, info, inst)
+	inst := &elements.Instance{Def: d, TypeChain: r.chain, Impl: r.impl, Config: elements.NewConfig(raw), ConfigFile: file}
+	obj, err := elements.Build(elements.NewContext(ctx, rt.opts.host), info, inst)
 	if err != nil {
 		// A Type's own checks (Provision, Validate) may quote config values:
 		// none that came from an environment variable may be shown.

@@ -65,7 +65,7 @@ type Widget struct {
 // WidgetHelper is a Widget's sub-element, services.Helper.
 type WidgetHelper struct{ Owner *Widget }
 
-func (w *Widget) Provision(_ context.Context, inst *elements.Instance) error {
+func (w *Widget) Provision(_ elements.Context, inst *elements.Instance) error {
 	if w.FailProvision {
 		return errors.New("provision refused")
 	}

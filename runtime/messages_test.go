@@ -1,7 +1,6 @@
 package runtime_test
 
 import (
-	"context"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -28,7 +27,7 @@ type echo struct {
 	} `json:"nested"`
 }
 
-func (e *echo) Provision(context.Context, *elements.Instance) error {
+func (e *echo) Provision(elements.Context, *elements.Instance) error {
 	return elements.Errorf("x", "nested.key", "must be short, not %q", e.Nested.Key)
 }
 

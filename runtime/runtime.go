@@ -20,7 +20,7 @@ type Option func(*options)
 
 type options struct {
 	registry  *elements.Registry
-	host      elements.Host
+	host      *elements.Host
 	lookupEnv func(string) (string, bool)
 	patches   []Patch
 	logger    *slog.Logger
@@ -37,8 +37,9 @@ type Patch struct {
 // WithRegistry selects the Go Type registry (default: elements.Default).
 func WithRegistry(r *elements.Registry) Option { return func(o *options) { o.registry = r } }
 
-// WithHost sets what built elements share (database, HTTP client, logger).
-func WithHost(h elements.Host) Option { return func(o *options) { o.host = h } }
+// WithHost sets what built elements share: the logger and the resources
+// (database, HTTP client, ...) their Provision finds in its elements.Context.
+func WithHost(h *elements.Host) Option { return func(o *options) { o.host = h } }
 
 // WithLookupEnv sets how {{VAR}} is resolved (default: os.LookupEnv).
 func WithLookupEnv(f func(string) (string, bool)) Option {

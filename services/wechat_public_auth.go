@@ -209,8 +209,9 @@ func (s *WechatPublicAuthSvc) findUser(ctx context.Context, openid string) (*mod
 // NewWechatPublicAuthSvc builds the service. db may be nil, in which case
 // logins are not persisted and ValidAccessToken fails.
 func NewWechatPublicAuthSvc(cfg WechatConfig, db *gorm.DB, opts ...Option) *WechatPublicAuthSvc {
+	cfg.APIBaseURLs = trimBases(cfg.APIBaseURLs)
 	s := &WechatPublicAuthSvc{
-		cfg:      cfg.withDefaults(),
+		cfg:      cfg,
 		db:       db,
 		client:   &http.Client{CheckRedirect: refuseRedirect},
 		timeout:  5 * time.Second,
@@ -226,7 +227,7 @@ func NewWechatPublicAuthSvc(cfg WechatConfig, db *gorm.DB, opts ...Option) *Wech
 	return s
 }
 
-// Config returns the effective configuration (defaults filled in). It holds
+// Config returns the configuration. It holds
 // the secret: pass it around, do not print its fields.
 func (s *WechatPublicAuthSvc) Config() WechatConfig {
 	c := s.cfg
@@ -309,11 +310,11 @@ func (s *WechatPublicAuthSvc) CheckAccessToken(ctx context.Context, accessToken,
 }
 
 func (s *WechatPublicAuthSvc) userInfo(ctx context.Context, accessToken, openid string) (*UserInfo, error) {
-	res, err := s.call(ctx, endpointUserInfo, url.Values{
-		"access_token": {accessToken},
-		"openid":       {openid},
-		"lang":         {s.cfg.Lang},
-	}, true)
+	params := url.Values{"access_token": {accessToken}, "openid": {openid}}
+	if s.cfg.Lang != "" {
+		params.Set("lang", s.cfg.Lang)
+	}
+	res, err := s.call(ctx, endpointUserInfo, params, true)
 	if err != nil {
 		return nil, err
 	}

@@ -53,10 +53,13 @@ func (s *WechatPublicAuthSvc) call(ctx context.Context, endpoint string, params 
 	return gjson.Result{}, lastErr
 }
 
+// errNoAPIBase is the failure of a service configured with no API base URL.
+var errNoAPIBase = errors.New("no API base URL configured")
+
 // callBases tries each base URL in order, moving on only when the previous
 // one was unreachable or answered 5xx; an errcode is WeChat's final word.
 func (s *WechatPublicAuthSvc) callBases(ctx context.Context, endpoint string, params url.Values) (gjson.Result, error) {
-	var lastErr error
+	lastErr := error(&UpstreamError{Endpoint: endpoint, Err: errNoAPIBase})
 	for i, base := range s.cfg.APIBaseURLs {
 		start := time.Now()
 		res, err := s.callOnce(ctx, base, endpoint, params)

@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -414,5 +415,20 @@ func TestUpstreamSealedMaxTokenFitsColumn(t *testing.T) {
 	}
 	if len(sealed) > 512 {
 		t.Errorf("a sealed %d-byte token is %d bytes, over the size 512 column", maxTokenLen, len(sealed))
+	}
+}
+
+// The service uses its config as given (the login Type's config struct
+// holds the defaults): base URLs lose only their trailing slashes, and a
+// service with none fails every call instead of reaching a default.
+func TestConfigIsUsedAsGiven(t *testing.T) {
+	s := NewWechatPublicAuthSvc(WechatConfig{AppID: testAppID, AppSecret: testSecret, APIBaseURLs: []string{"http://a.invalid/", "http://b.invalid"}}, nil)
+	if c := s.Config(); !slices.Equal(c.APIBaseURLs, []string{"http://a.invalid", "http://b.invalid"}) || c.Scope != "" || c.Lang != "" {
+		t.Errorf("config %+v", c)
+	}
+	var ue *UpstreamError
+	none := NewWechatPublicAuthSvc(WechatConfig{AppID: testAppID, AppSecret: testSecret}, nil, WithRetry(1, time.Millisecond))
+	if _, err := none.GetAccessToken(t.Context(), "code"); !errors.As(err, &ue) || !errors.Is(err, errNoAPIBase) {
+		t.Errorf("no base URL: %v", err)
 	}
 }

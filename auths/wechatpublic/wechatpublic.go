@@ -11,8 +11,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/url"
-	"regexp"
-	"slices"
 	"strings"
 	"time"
 
@@ -52,42 +50,36 @@ var (
 	_ auths.CrossDevice    = (*Login)(nil)
 )
 
-var schema = elements.Schema{Fields: slices.Concat([]elements.Field{
-	{Name: "appId", Kind: elements.String, Required: true,
-		Pattern: regexp.MustCompile(`^wx[0-9a-f]{16}$`), Hint: `"wx" followed by 16 lowercase hex digits`},
-	{Name: "appSecret", Kind: elements.String, Required: true, Secret: true,
-		Pattern: regexp.MustCompile(`^[0-9A-Za-z]{16,64}$`), Hint: "16 to 64 letters and digits (the AppSecret, normally {{WECHAT_APP_SECRET}})"},
-	{Name: "scope", Kind: elements.String, Enum: []string{"snsapi_base", "snsapi_userinfo"}},
-	{Name: "state", Kind: elements.String,
-		Pattern: regexp.MustCompile(`^[0-9A-Za-z]{0,32}$`), Hint: "at most 32 letters and digits (WeChat allows 128 in all; the rest is the per-login token)"},
-	{Name: "qrTicketTtl", Kind: elements.Number, Check: checkTicketTTL},
-}, wechat.Fields, auths.CommonFields), Hints: map[string]string{"authConfig": "WechatPublicType takes appId and appSecret at the top level of its config, not inside authConfig (authConfig is the layout of WeChatType, the website-app login)"}}
+// schema is config's, with advice for a layout of another Type.
+var schema = elements.MustSchemaOf[config]().WithHints(map[string]string{"authConfig": "WechatPublicType takes appId and appSecret at the top level of its config, not inside authConfig (authConfig is the layout of WeChatType, the website-app login)"})
 
-// checkTicketTTL bounds a desktop QR ticket's life: long enough to find
+// config is the business config of an instance, and its one description:
+// the json tags are the keys; the other tags their rules and defaults
+// (elements.SchemaOf); elements.Build fills the defaults in before
+// decoding the merged config here. It is unexported so that marshalling an element can
+// never reveal the secret.
+type config struct {
+	AppID        string     `json:"appId" required:"true" pattern:"^wx[0-9a-f]{16}$" hint:"\"wx\" followed by 16 lowercase hex digits"`
+	AppSecret    string     `json:"appSecret" required:"true" secret:"true" pattern:"^[0-9A-Za-z]{16,64}$" hint:"16 to 64 letters and digits (the AppSecret, normally {{WECHAT_APP_SECRET}})"`
+	Scope        string     `json:"scope" default:"snsapi_userinfo" enum:"snsapi_base,snsapi_userinfo"`
+	State        string     `json:"state" pattern:"^[0-9A-Za-z]{0,32}$" hint:"at most 32 letters and digits (WeChat allows 128 in all; the rest is the per-login token)"`
+	QRTicketTTL  ticketTTL  `json:"qrTicketTtl" default:"120"` // seconds
+	AuthorizeURL wechat.URL `json:"authorizeUrl" default:"https://open.weixin.qq.com/connect/oauth2/authorize"`
+	wechat.API
+	auths.Common
+}
+
+// ticketTTL is a desktop QR ticket's life in seconds: long enough to find
 // the phone and confirm, short enough that a photographed QR goes stale.
-func checkTicketTTL(v any) error {
+type ticketTTL int
+
+// CheckConfig is elements.Checker.
+func (ticketTTL) CheckConfig(v any) error {
 	n := v.(float64)
 	if n != float64(int(n)) || n < 30 || n > 600 {
 		return fmt.Errorf("must be a whole number of seconds from 30 to 600, not %v", n)
 	}
 	return nil
-}
-
-// defaultTicketTTL is qrTicketTtl's default.
-const defaultTicketTTL = 120 * time.Second
-
-// config is the business config of an instance. It is unexported so that
-// marshalling an element can never reveal the secret.
-type config struct {
-	auths.Common
-	AppID        string   `json:"appId"`
-	AppSecret    string   `json:"appSecret"`
-	Scope        string   `json:"scope"`
-	State        string   `json:"state"`
-	AuthorizeURL string   `json:"authorizeUrl"`
-	APIBaseURLs  []string `json:"apiBaseUrls"`
-	Lang         string   `json:"lang"`
-	QRTicketTTL  int      `json:"qrTicketTtl"` // seconds; 0: defaultTicketTTL
 }
 
 // Login is a live WeChat Official Account login element: one instance of
@@ -115,13 +107,13 @@ func (w *Login) String() string {
 func (w *Login) GoString() string { return "&wechatpublic." + w.String() }
 
 // Provision builds the instance's WechatPublicAuthSvc.
-func (w *Login) Provision(_ context.Context, inst *elements.Instance) error {
+func (w *Login) Provision(ctx elements.Context, inst *elements.Instance) error {
 	w.fullName, w.title = inst.FullName(), inst.Def.Title
 	var err error
 	if w.policy, err = auths.NewPolicy(inst.Def, w.cfg.Common); err != nil {
 		return err
 	}
-	w.svc = wechat.Service(inst, services.WechatConfig{
+	w.svc = wechat.Service(ctx, services.WechatConfig{
 		LoginType: w.fullName, AppID: w.cfg.AppID, AppSecret: w.cfg.AppSecret,
 		Scope: w.cfg.Scope, Lang: w.cfg.Lang, APIBaseURLs: w.cfg.APIBaseURLs,
 	})
@@ -158,12 +150,7 @@ func (w *Login) Public() auths.PublicConfig {
 }
 
 // QRTicketTTL is how long a desktop's QR ticket lives (qrTicketTtl).
-func (w *Login) QRTicketTTL() time.Duration {
-	if w.cfg.QRTicketTTL == 0 {
-		return defaultTicketTTL
-	}
-	return time.Duration(w.cfg.QRTicketTTL) * time.Second
-}
+func (w *Login) QRTicketTTL() time.Duration { return time.Duration(w.cfg.QRTicketTTL) * time.Second }
 
 // SimulatorApp is the app dev mode's simulator must know.
 func (w *Login) SimulatorApp() (appID, secret string) { return w.cfg.AppID, w.cfg.AppSecret }
@@ -174,11 +161,11 @@ func (w *Login) SimulatorApp() (appID, secret string) { return w.cfg.AppID, w.cf
 // state is prefixed with the configured marker, if any.
 func (w *Login) AuthCodeURL(redirectURI, state string) string {
 	sep := "?"
-	if strings.Contains(w.cfg.AuthorizeURL, "?") {
+	if strings.Contains(string(w.cfg.AuthorizeURL), "?") {
 		sep = "&"
 	}
 	var b strings.Builder
-	b.WriteString(w.cfg.AuthorizeURL)
+	b.WriteString(string(w.cfg.AuthorizeURL))
 	b.WriteString(sep + "appid=" + url.QueryEscape(w.cfg.AppID))
 	b.WriteString("&redirect_uri=" + url.QueryEscape(redirectURI))
 	b.WriteString("&response_type=code")

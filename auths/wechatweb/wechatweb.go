@@ -24,8 +24,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
-	"regexp"
-	"slices"
 	"strings"
 
 	"gorm.io/gorm"
@@ -44,9 +42,6 @@ const ServiceName = "services.WeChatAuthSvc"
 
 // Scope is the only scope of website-app login.
 const Scope = "snsapi_login"
-
-// DefaultAuthorizeURL is WeChat's QR login page.
-const DefaultAuthorizeURL = "https://open.weixin.qq.com/connect/qrconnect"
 
 func init() {
 	auths.RegisterType(auths.Type{
@@ -72,19 +67,17 @@ var (
 	_ auths.Simulated      = (*Login)(nil)
 )
 
-// config is the business config of an instance: the one description of
-// it. Its json tags are the config's keys; schema and authSchema list
-// exactly these keys (the runtime validates the merged config with them
-// before decoding it here), and the built-in WeChatType.json holds the
-// defaults of the optional ones; tests hold the three together. It is
-// unexported, and authConfig redacts itself, so that printing or
-// marshalling an element can never reveal the secret.
+// config is the business config of an instance, and its one description:
+// the json tags are the keys; the other tags their rules and defaults
+// (elements.SchemaOf: schema and authSchema); elements.Build fills the
+// defaults in before decoding the merged config here. authorizeUrl's default is
+// WeChat's QR login page. It is unexported, and authConfig redacts itself,
+// so that printing or marshalling an element can never reveal the secret.
 type config struct {
-	auths.Common
 	AuthConfig   authConfig `json:"authConfig"`
-	AuthorizeURL string     `json:"authorizeUrl"`
-	APIBaseURLs  []string   `json:"apiBaseUrls"`
-	Lang         string     `json:"lang"`
+	AuthorizeURL wechat.URL `json:"authorizeUrl" default:"https://open.weixin.qq.com/connect/qrconnect"`
+	wechat.API
+	auths.Common
 }
 
 // authConfig is JitAi's nested credentials object. The runtime's schema
@@ -92,8 +85,8 @@ type config struct {
 // type is kept for Provision to report with its path, authConfig.appId,
 // instead of failing the decode with a Go type error).
 type authConfig struct {
-	AppID     string `json:"appId"`
-	AppSecret string `json:"appSecret"`
+	AppID     string `json:"appId" required:"true" pattern:"^wx[0-9a-f]{16}$" hint:"\"wx\" followed by 16 lowercase hex digits (the website app's AppID)"`
+	AppSecret string `json:"appSecret" required:"true" secret:"true" pattern:"^[0-9A-Za-z]{16,64}$" hint:"16 to 64 letters and digits (the website app's AppSecret, normally {{WECHAT_WEB_APP_SECRET}})"`
 
 	raw       map[string]any // as decoded, for Provision's checks
 	notObject bool           // authConfig was present but not an object
@@ -141,24 +134,12 @@ func redacted(secret string) string {
 	return "[REDACTED]"
 }
 
-var (
-	appIDPattern  = regexp.MustCompile(`^wx[0-9a-f]{16}$`)
-	secretPattern = regexp.MustCompile(`^[0-9A-Za-z]{16,64}$`)
-)
-
-// schema is the top level of config. authConfig's own keys are authSchema,
-// which Provision applies: elements.Schema has no nested fields.
-var schema = elements.Schema{Fields: slices.Concat([]elements.Field{
-	{Name: "authConfig", Kind: elements.Object},
-}, wechat.Fields, auths.CommonFields)}
+// schema is config's top level. authConfig's own keys are authSchema,
+// which Provision applies: a schema checks objects at the top level only.
+var schema = elements.MustSchemaOf[config]()
 
 // authSchema is the keys of authConfig; problems name them authConfig.<key>.
-var authSchema = elements.Schema{Fields: []elements.Field{
-	{Name: "appId", Kind: elements.String, Required: true,
-		Pattern: appIDPattern, Hint: `"wx" followed by 16 lowercase hex digits (the website app's AppID)`},
-	{Name: "appSecret", Kind: elements.String, Required: true, Secret: true,
-		Pattern: secretPattern, Hint: "16 to 64 letters and digits (the website app's AppSecret, normally {{WECHAT_WEB_APP_SECRET}})"},
-}}
+var authSchema = elements.MustSchemaOf[authConfig]()
 
 const authConfigKey = "authConfig"
 
@@ -214,14 +195,12 @@ func (w Login) LogValue() slog.Value {
 // Provision checks authConfig (the runtime's schema stops at the top
 // level) and builds the instance's WeChat API client. A broken authConfig
 // is an *elements.Problem naming the config file and authConfig.<key>.
-func (w *Login) Provision(_ context.Context, inst *elements.Instance) error {
+func (w *Login) Provision(ctx elements.Context, inst *elements.Instance) error {
 	w.fullName, w.title = inst.FullName(), inst.Def.Title
 	file := inst.ConfigFile
 	errs, warnings := w.cfg.AuthConfig.check(file)
-	if inst.Host.Logger != nil {
-		for _, p := range warnings {
-			inst.Host.Logger.Warn("element config", "element", w.fullName, "problem", p.Error())
-		}
+	for _, p := range warnings {
+		ctx.Logger().Warn("element config", "problem", p.Error())
 	}
 	switch len(errs) {
 	case 0:
@@ -234,10 +213,7 @@ func (w *Login) Provision(_ context.Context, inst *elements.Instance) error {
 	if w.policy, err = auths.NewPolicy(inst.Def, w.cfg.Common); err != nil {
 		return err
 	}
-	if w.cfg.AuthorizeURL == "" {
-		w.cfg.AuthorizeURL = DefaultAuthorizeURL
-	}
-	w.svc = wechat.Service(inst, services.WechatConfig{
+	w.svc = wechat.Service(ctx, services.WechatConfig{
 		LoginType: w.fullName, AppID: w.cfg.AuthConfig.AppID, AppSecret: w.cfg.AuthConfig.AppSecret,
 		Scope: Scope, Lang: w.cfg.Lang, APIBaseURLs: w.cfg.APIBaseURLs,
 	})
@@ -282,11 +258,11 @@ func (w *Login) SimulatorApp() (appID, secret string) {
 // #wechat_redirect comes last.
 func (w *Login) AuthCodeURL(redirectURI, state string) string {
 	sep := "?"
-	if strings.Contains(w.cfg.AuthorizeURL, "?") {
+	if strings.Contains(string(w.cfg.AuthorizeURL), "?") {
 		sep = "&"
 	}
 	var b strings.Builder
-	b.WriteString(w.cfg.AuthorizeURL)
+	b.WriteString(string(w.cfg.AuthorizeURL))
 	b.WriteString(sep + "appid=" + url.QueryEscape(w.cfg.AuthConfig.AppID))
 	b.WriteString("&redirect_uri=" + url.QueryEscape(redirectURI))
 	b.WriteString("&response_type=code")

@@ -25,7 +25,7 @@ const (
 )
 
 func TestAuthCodeURLShapeOrderAndEscaping(t *testing.T) {
-	w := &Login{cfg: config{AuthConfig: authConfig{AppID: testAppID}, AuthorizeURL: DefaultAuthorizeURL}}
+	w := &Login{cfg: config{AuthConfig: authConfig{AppID: testAppID}, AuthorizeURL: "https://open.weixin.qq.com/connect/qrconnect"}}
 	cb := "https://www.example.com/auths/loginTypes/X/callback?a=1&b=中 #x"
 	got := w.AuthCodeURL(cb, "ABC123")
 	want := "https://open.weixin.qq.com/connect/qrconnect?appid=wx0123456789abcdef" +
@@ -112,8 +112,8 @@ func fieldNames(s elements.Schema) []string {
 	return names
 }
 
-// TestOneStructDescribesTheConfig holds config, the schemas and the
-// built-in defaults together.
+// TestOneStructDescribesTheConfig: config's tags are the schemas and the
+// defaults; the built-in WeChatType.json no longer repeats them.
 func TestOneStructDescribesTheConfig(t *testing.T) {
 	if got, want := fieldNames(schema), jsonKeys(reflect.TypeFor[config]()); !slices.Equal(got, want) {
 		t.Errorf("schema keys %v, config keys %v", got, want)
@@ -125,22 +125,30 @@ func TestOneStructDescribesTheConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var defaults map[string]any
-	if err := json.Unmarshal(raw, &defaults); err != nil {
+	var builtin map[string]any
+	if err := json.Unmarshal(raw, &builtin); err != nil {
 		t.Fatal(err)
 	}
-	if ps := schema.Validate(defaults, "WeChatType.json"); len(ps) != 0 {
-		t.Errorf("defaults: %v", ps)
+	for k := range builtin {
+		if _, ok := schema.Defaults()[k]; ok {
+			t.Errorf("WeChatType.json repeats the default of %s", k)
+		}
 	}
-	if _, ok := defaults["authConfig"]; ok {
+	if _, ok := builtin["authConfig"]; ok {
 		t.Error("the defaults hold credentials")
 	}
-	var c config
-	if err := json.Unmarshal(raw, &c); err != nil {
+	l, err := build(t, `{"authConfig": {"appId": "`+testAppID+`", "appSecret": "`+testSecret+`"}}`, nil)
+	if err != nil {
 		t.Fatal(err)
 	}
-	if c.AuthorizeURL != DefaultAuthorizeURL || len(c.APIBaseURLs) != 2 || c.Lang != "zh_CN" || c.LinkByUnionid == nil || !*c.LinkByUnionid {
+	if c := l.cfg; c.AuthorizeURL != "https://open.weixin.qq.com/connect/qrconnect" || !slices.Equal(c.APIBaseURLs, []string{"https://api.weixin.qq.com", "https://api2.weixin.qq.com"}) || c.Lang != "zh_CN" || c.LinkByUnionid != nil {
 		t.Errorf("defaults decode to %+v", c)
+	}
+	if c := l.Service().Config(); c.Lang != "zh_CN" || len(c.APIBaseURLs) != 2 || c.Scope != Scope || c.LoginType != "auths.loginTypes.X" {
+		t.Errorf("service config %+v", c)
+	}
+	if !l.Policy().LinkByUnionid {
+		t.Error("linkByUnionid's default is not true")
 	}
 	e, err := fs.ReadFile(auths.Builtin(), "auths/loginTypes/WeChatType/e.json")
 	if err != nil {
@@ -157,7 +165,7 @@ func TestOneStructDescribesTheConfig(t *testing.T) {
 
 // build runs the element lifecycle on cfg as the runtime does after its
 // schema check, for an app-layer instance X.
-func build(t *testing.T, cfg string, host elements.Host) (*Login, error) {
+func build(t *testing.T, cfg string, host *elements.Host) (*Login, error) {
 	t.Helper()
 	var merged map[string]any
 	if err := json.Unmarshal([]byte(cfg), &merged); err != nil {
@@ -173,8 +181,8 @@ func build(t *testing.T, cfg string, host elements.Host) (*Login, error) {
 	if !ok {
 		t.Fatal("Type not registered")
 	}
-	obj, err := elements.Build(context.Background(), info, &elements.Instance{Def: def, TypeChain: []string{Type}, Impl: Type,
-		Config: elements.NewConfig([]byte(cfg)), ConfigFile: "auths/loginTypes/X/X.json", Host: host})
+	obj, err := elements.Build(elements.NewContext(context.Background(), host), info, &elements.Instance{Def: def, TypeChain: []string{Type}, Impl: Type,
+		Config: elements.NewConfig([]byte(cfg)), ConfigFile: "auths/loginTypes/X/X.json"})
 	if err != nil {
 		return nil, err
 	}
@@ -197,7 +205,7 @@ func TestBrokenAuthConfigNamesFileAndField(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			l, err := build(t, tc.cfg, elements.Host{})
+			l, err := build(t, tc.cfg, nil)
 			var p *elements.Problem
 			if !errors.As(err, &p) || l != nil {
 				t.Fatalf("Build = %v, %v; want a *elements.Problem", l, err)
@@ -211,7 +219,7 @@ func TestBrokenAuthConfigNamesFileAndField(t *testing.T) {
 		})
 	}
 	// Both missing: both are in the error; the first names appId.
-	_, err := build(t, `{"authConfig": {}}`, elements.Host{})
+	_, err := build(t, `{"authConfig": {}}`, nil)
 	if err == nil || !strings.HasPrefix(err.Error(), "auths/loginTypes/X/X.json: authConfig.appId: required") ||
 		!strings.Contains(err.Error(), "authConfig.appSecret: required") {
 		t.Errorf("two problems: %v", err)
@@ -229,7 +237,7 @@ func TestBrokenAuthConfigNamesFileAndField(t *testing.T) {
 
 func TestUnknownAuthConfigKeyIsAWarning(t *testing.T) {
 	var logs bytes.Buffer
-	host := elements.Host{Logger: slog.New(slog.NewTextHandler(&logs, nil))}
+	host := elements.NewHost(slog.New(slog.NewTextHandler(&logs, nil)))
 	l, err := build(t, `{"authConfig": {"appId": "`+testAppID+`", "appSecret": "`+testSecret+`", "redirectUri": "x"}}`, host)
 	if err != nil {
 		t.Fatal(err)
@@ -244,7 +252,7 @@ func TestUnknownAuthConfigKeyIsAWarning(t *testing.T) {
 
 func TestElementNeverPrintsTheSecret(t *testing.T) {
 	var logs bytes.Buffer
-	host := elements.Host{Logger: slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug}))}
+	host := elements.NewHost(slog.New(slog.NewJSONHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug})))
 	l, err := build(t, `{"authConfig": {"appId": "`+testAppID+`", "appSecret": "`+testSecret+`"}, "linkByUnionid": false}`, host)
 	if err != nil {
 		t.Fatal(err)

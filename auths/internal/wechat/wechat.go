@@ -10,6 +10,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"gorm.io/gorm"
 
@@ -18,14 +19,27 @@ import (
 	"github.com/jitwx/jit/services"
 )
 
-// Fields are the config keys every WeChat Type has beside its own: where
-// the authorize page and the API are (proxies, simulators) and the
-// profile's language.
-var Fields = []elements.Field{
-	{Name: "authorizeUrl", Kind: elements.String, Check: checkURL},
-	{Name: "apiBaseUrls", Kind: elements.StringArray, Check: checkURLList},
-	{Name: "lang", Kind: elements.String, Enum: []string{"zh_CN", "zh_TW", "en"}},
+// API is the config every WeChat Type has beside its own, embedded in its
+// config struct: where WeChat's API is (proxies, simulators) and the
+// profile's language. Its tags are the keys' one description.
+type API struct {
+	APIBaseURLs URLs   `json:"apiBaseUrls" default:"https://api.weixin.qq.com,https://api2.weixin.qq.com"`
+	Lang        string `json:"lang" default:"zh_CN" enum:"zh_CN,zh_TW,en"`
 }
+
+// URL is a config key holding an absolute http(s) URL, or a path on the
+// same server; see CheckConfig.
+type URL string
+
+// CheckConfig is elements.Checker: v must be an absolute http(s) URL
+// without a #fragment, or a path on the same server.
+func (URL) CheckConfig(v any) error { return checkURL(v) }
+
+// URLs is a config key holding a non-empty list of URLs.
+type URLs []string
+
+// CheckConfig is elements.Checker: every entry is a URL.
+func (URLs) CheckConfig(v any) error { return checkURLList(v) }
 
 func checkURL(v any) error {
 	s := v.(string)
@@ -55,23 +69,22 @@ func checkURLList(v any) error {
 	return nil
 }
 
-// Service builds an instance's API client over what the runtime shares.
-func Service(inst *elements.Instance, cfg services.WechatConfig) *services.WechatPublicAuthSvc {
-	var opts []services.Option
-	h := inst.Host
-	if h.HTTPClient != nil {
-		opts = append(opts, services.WithHTTPClient(h.HTTPClient))
+// Service builds an instance's API client over what the host provides:
+// the database, the HTTP client, the token sealer and the upstream
+// observer, each when provided.
+func Service(ctx elements.Context, cfg services.WechatConfig) *services.WechatPublicAuthSvc {
+	opts := []services.Option{services.WithLogger(ctx.Logger())}
+	if c, _ := elements.Lookup[*http.Client](ctx); c != nil {
+		opts = append(opts, services.WithHTTPClient(c))
 	}
-	if h.ObserveUpstream != nil {
-		opts = append(opts, services.WithObserver(h.ObserveUpstream))
+	if o, _ := elements.Lookup[func(string, time.Duration, error)](ctx); o != nil {
+		opts = append(opts, services.WithObserver(o))
 	}
-	if h.Sealer != nil {
-		opts = append(opts, services.WithTokenCipher(h.Sealer))
+	if s, _ := elements.Lookup[elements.Sealer](ctx); s != nil {
+		opts = append(opts, services.WithTokenCipher(s))
 	}
-	if h.Logger != nil {
-		opts = append(opts, services.WithLogger(h.Logger.With("element", inst.FullName())))
-	}
-	return services.NewWechatPublicAuthSvc(cfg, h.DB, opts...)
+	db, _ := elements.Lookup[*gorm.DB](ctx)
+	return services.NewWechatPublicAuthSvc(cfg, db, opts...)
 }
 
 // Wording is what a Type tells the person when the login must be started
