@@ -18,11 +18,11 @@ import (
 
 // WidgetType is the generic test Type: a schema, a lifecycle that counts
 // cleanups, and one sub-element per instance.
-const WidgetType = "test.things.WidgetType"
+const WidgetType = "demo.things.WidgetType"
 
 // CheapType is a Type whose instances cost next to nothing to build, for
 // benchmarks that measure the runtime rather than an element.
-const CheapType = "test.bench.CheapType"
+const CheapType = "demo.bench.CheapType"
 
 // totalCleanups counts Widget cleanups across every test.
 var totalCleanups atomic.Int64

@@ -11,7 +11,7 @@ import (
 
 // EchoType is a Type whose Provision quotes a config value in its error,
 // as a Type's own checks may (WeChatType's authConfig.appId does).
-const EchoType = "test.echo.EchoType"
+const EchoType = "demo.echo.EchoType"
 
 func init() {
 	elements.RegisterType(elements.TypeInfo{
@@ -37,7 +37,7 @@ func (e *echo) Provision(elements.Context, *elements.Instance) error {
 func TestFolderNamesThatCannotBeNames(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
-	widget := `{"type":"test.things.WidgetType"}`
+	widget := `{"type":"demo.things.WidgetType"}`
 	writeFile(t, filepath.Join(dir, "things", "v1.2", "e.json"), widget)
 	writeFile(t, filepath.Join(dir, "things", "my widget", "e.json"), widget)
 	writeFile(t, filepath.Join(dir, "things", "-x", "e.json"), widget)

@@ -5,7 +5,9 @@ import (
 	"context"
 	"errors"
 	"io/fs"
+	"os"
 	"path"
+	"slices"
 	"sort"
 
 	"github.com/jitwx/jit/elements"
@@ -24,35 +26,125 @@ type Change struct {
 // Reload re-reads only the element folders that the changes touch, then
 // rebuilds those elements and everything typed by them, and publishes the
 // result as one new snapshot. An element whose new files are broken keeps
-// its last good version; the problems say why.
+// its last good version; the problems say why. Changes to files that are
+// not part of an element (a package.json, Python code, anything in a
+// skipped folder) are ignored.
 func (rt *Runtime) Reload(ctx context.Context, changes []Change) error {
+	_, err := rt.reload(ctx, changes)
+	return err
+}
+
+// reload is Reload that also says whether anything changed, so the
+// watcher reports only reloads that changed something.
+func (rt *Runtime) reload(ctx context.Context, changes []Change) (bool, error) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if rt.closed {
-		return ErrClosed
+		return false, ErrClosed
 	}
 	// Checked before rescanning: a rescan updates the layer trees, and an
 	// apply abandoned after that would leave those changes never built.
 	if err := ctx.Err(); err != nil {
-		return err
+		return false, err
 	}
 	dirty := map[string]bool{}
+	for _, c := range rt.present(changes) {
+		ls := rt.layers[c.Layer]
+		p := path.Clean(c.Path)
+		if p == "." || p == "/" {
+			p = ""
+		}
+		if p == AppFile {
+			rt.reloadAppFile(ls, dirty)
+		} else if rt.relevant(ls, p) {
+			rt.rescan(ls, p, dirty)
+		}
+	}
+	// Nothing any element is made of changed: no reload to speak of.
+	if len(dirty) == 0 && !rt.probsChanged {
+		return false, nil
+	}
+	return true, rt.apply(ctx, dirty)
+}
+
+// present drops changes to layers whose folder is gone, marking them
+// missing: a folder being replaced (mv, rm -rf and clone) must not take
+// every element down with it, so the last good ones keep serving. A layer
+// whose folder is back is read again in full.
+func (rt *Runtime) present(changes []Change) []Change {
+	out := changes[:0:0]
+	checked := map[int]bool{}
 	for _, c := range changes {
 		if c.Layer < 0 || c.Layer >= len(rt.layers) {
 			continue
 		}
-		rt.rescan(rt.layers[c.Layer], path.Clean(c.Path), dirty)
+		ls := rt.layers[c.Layer]
+		if !checked[c.Layer] && ls.Dir != "" {
+			checked[c.Layer] = true
+			fi, err := os.Stat(ls.Dir)
+			gone := err != nil || !fi.IsDir()
+			if gone != ls.missing {
+				ls.missing = gone
+				rt.probsChanged = true
+				if !gone {
+					out = append(out, Change{Layer: c.Layer, Path: AppFile}, Change{Layer: c.Layer, Path: ""})
+				}
+			}
+		}
+		if !ls.missing {
+			out = append(out, c)
+		}
 	}
-	return rt.apply(ctx, dirty)
+	return out
+}
+
+// relevant reports whether a change at p can change what a scan reads: a
+// folder (new, removed or renamed), an e.json, or a JSON file at the top of
+// an element folder, outside the folders the rules skip.
+func (rt *Runtime) relevant(ls *layerState, p string) bool {
+	if p == "" {
+		return true
+	}
+	fi, err := fs.Stat(ls.FS, p)
+	if err == nil && fi.IsDir() || err != nil && ls.lookupNode(p) != nil {
+		return !skipsPath(ls.FS, ls.rules, p)
+	}
+	dir, base := path.Dir(p), path.Base(p)
+	if dir == "." {
+		dir = ""
+	}
+	if dir != "" && skipsPath(ls.FS, ls.rules, dir) {
+		return false
+	}
+	if base == elements.ElementFile {
+		return true
+	}
+	if path.Ext(base) != ".json" || dir == "" {
+		return false
+	}
+	n := ls.lookupNode(dir)
+	return n != nil && (n.def != nil || n.probs != nil) || isElementDir(ls.FS, dir)
+}
+
+// reloadAppFile re-reads a layer's app.json: a changed ignore list
+// re-reads the whole layer.
+func (rt *Runtime) reloadAppFile(ls *layerState, dirty map[string]bool) {
+	rules, probs := readRules(ls.Layer)
+	if !sameProblems(ls.appProbs, probs) {
+		ls.appProbs = probs
+		rt.probsChanged = true
+	}
+	if !slices.Equal(rules.ignore, ls.rules.ignore) {
+		ls.rules = rules
+		rt.opts.logger.Info("app.json changed: ignore list applied", "layer", ls.Name, "ignore", rules.ignore)
+		rt.rescan(ls, "", dirty)
+	}
 }
 
 // rescan re-reads the element folder that contains p (or, when p is not
 // inside an element, every element folder under p) and marks the names
 // whose definition changed.
 func (rt *Runtime) rescan(ls *layerState, p string, dirty map[string]bool) {
-	if p == "." || p == "/" {
-		p = ""
-	}
 	root := rt.enclosingElement(ls, p)
 	oldNames := map[string]*elements.Definition{}
 	if n := ls.lookupNode(root); n != nil {
@@ -68,7 +160,7 @@ func (rt *Runtime) rescan(ls *layerState, p string, dirty map[string]bool) {
 		delete(ls.broken, name)
 	}
 	seen := map[string]bool{}
-	for _, s := range scanTree(ls.Layer, root, nil) {
+	for _, s := range scanTree(ls.Layer, ls.rules, root, nil) {
 		name := elements.FullNameOf(s.dir)
 		seen[name] = true
 		old := oldNames[name]
@@ -236,9 +328,12 @@ func (rt *Runtime) apply(ctx context.Context, dirty map[string]bool) error {
 			}
 		}
 	}
-	if len(updates) > 0 || rt.probsChanged || rt.cur.Load() == nil {
+	if prev := rt.cur.Load(); len(updates) > 0 || rt.probsChanged || prev == nil {
 		rt.publish(updates)
 		rt.probsChanged = false
+		if prev != nil {
+			rt.logOutcomes(prev, names, updates)
+		}
 	}
 	// Old objects are cleaned up only once no new reader can reach them.
 	if err := cleanupAll(retired); err != nil {
@@ -259,4 +354,36 @@ func (rt *Runtime) retire(name string, old *Entry, updates map[string]*Entry) []
 		return []any{old.Object}
 	}
 	return nil
+}
+
+// logOutcomes logs, once per reload, what happened to each element it
+// touched: added, removed, reloaded, or fixed. Broken ones were logged with
+// their problem as the snapshot was published.
+func (rt *Runtime) logOutcomes(prev *Snapshot, names []string, updates map[string]*Entry) {
+	before, after := erroneous(prev.Problems()), erroneous(rt.cur.Load().Problems())
+	for _, name := range names {
+		e, updated := updates[name]
+		_, existed := prev.Get(name)
+		switch {
+		case before[name] && !after[name] && e != nil:
+			rt.opts.logger.Info("element fixed", "element", name)
+		case !updated:
+		case e == nil && existed:
+			rt.opts.logger.Info("element removed", "element", name)
+		case e != nil && !existed:
+			rt.opts.logger.Info("element added", "element", name, "type", e.Type)
+		case e != nil:
+			rt.opts.logger.Info("element reloaded", "element", name)
+		}
+	}
+}
+
+func erroneous(ps elements.Problems) map[string]bool {
+	out := map[string]bool{}
+	for _, p := range ps {
+		if p.Severity == elements.SeverityError && p.Element != "" {
+			out[p.Element] = true
+		}
+	}
+	return out
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"log/slog"
 	"os"
 	"path/filepath"
 	"slices"
@@ -542,26 +541,4 @@ func (l *syncLog) String() string {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.String()
-}
-
-// Editing app.json while running is not applied (its layers are fixed
-// when the app opens), and the watcher says so instead of staying silent.
-func TestReloadAppJSONEditIsReported(t *testing.T) {
-	t.Parallel()
-	dir := newApp(t)
-	logs := &syncLog{}
-	rt := open(t, dir, runtime.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
-	watcher, err := rt.Watch(context.Background(), runtime.WithDebounce(20*time.Millisecond, 500*time.Millisecond))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer watcher.Close()
-	writeFile(t, filepath.Join(dir, "app.json"), `{"title":"reload test","extends":["../elsewhere"]}`)
-	deadline := time.Now().Add(waitTimeout)
-	for !strings.Contains(logs.String(), "app.json changed; restart to apply") {
-		if time.Now().After(deadline) {
-			t.Fatalf("no warning about app.json; log:\n%s", logs)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
 }

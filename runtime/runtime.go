@@ -2,6 +2,7 @@ package runtime
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"maps"
@@ -11,6 +12,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/jitwx/jit/elements"
 )
@@ -83,7 +85,10 @@ type Runtime struct {
 
 type layerState struct {
 	Layer
-	root   *node
+	rules    folderRules
+	appProbs elements.Problems // findings about its app.json's own keys
+	missing  bool              // the folder is gone; its last good elements serve
+	root     *node
 	byName map[string]*node // element folders only
 	broken map[string]elements.Problems
 }
@@ -120,8 +125,9 @@ func New(ctx context.Context, layers []Layer, baseProbs elements.Problems, opts 
 	dirty := map[string]bool{}
 	for _, l := range layers {
 		ls := &layerState{Layer: l, root: &node{}, byName: map[string]*node{}, broken: map[string]elements.Problems{}}
+		ls.rules, ls.appProbs = readRules(l)
 		rt.layers = append(rt.layers, ls)
-		for _, s := range scanTree(l, "", nil) {
+		for _, s := range scanTree(l, ls.rules, "", nil) {
 			ls.put(s)
 			dirty[elements.FullNameOf(s.dir)] = true
 		}
@@ -147,8 +153,14 @@ func (rt *Runtime) Layers() []Layer {
 }
 
 // Close cleans up every built element. The last snapshot stays readable.
+// A reload stuck in an element's own code is not waited for longer than a
+// few seconds (ErrReloadStuck): shutdown must always complete.
 func (rt *Runtime) Close() error {
-	rt.mu.Lock()
+	for start := time.Now(); !rt.mu.TryLock(); time.Sleep(10 * time.Millisecond) {
+		if time.Since(start) > closeWait {
+			return ErrReloadStuck
+		}
+	}
 	defer rt.mu.Unlock()
 	if rt.closed {
 		return nil
@@ -161,6 +173,20 @@ func (rt *Runtime) Close() error {
 		}
 	}
 	return cleanupAll(objs)
+}
+
+// closeWait bounds how long Close waits for a reload in progress.
+const closeWait = 3 * time.Second
+
+// ErrReloadStuck is returned by Close when a reload holds the runtime for
+// longer than it waits; the elements are then left as they are.
+var ErrReloadStuck = errors.New("a reload is still running; elements not cleaned up")
+
+// rulesOf returns the folder rules of a layer.
+func (rt *Runtime) rulesOf(i int) folderRules {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.layers[i].rules
 }
 
 func cleanupAll(objs []any) error {
@@ -323,7 +349,13 @@ func (rt *Runtime) publish(updates map[string]*Entry) {
 		}
 		rt.overlay = ov
 	}
-	rt.cur.Store(&Snapshot{base: rt.base, overlay: rt.overlay, problems: problems, broken: broken, gen: gen})
+	var missing []string
+	for _, ls := range rt.layers {
+		if ls.missing {
+			missing = append(missing, ls.Dir)
+		}
+	}
+	rt.cur.Store(&Snapshot{base: rt.base, overlay: rt.overlay, problems: problems, broken: broken, missing: missing, gen: gen})
 }
 
 // brokenOf finds the elements that have errors and no live entry.
@@ -383,6 +415,10 @@ func (rt *Runtime) logNew(before, now elements.Problems) {
 func (rt *Runtime) collectProblems() elements.Problems {
 	out := append(elements.Problems(nil), rt.baseProbs...)
 	for _, ls := range rt.layers {
+		out = append(out, ls.appProbs...)
+		if ls.missing {
+			out = append(out, elements.Errorf(ls.Dir, "", "folder is missing; its last good elements serve until it is back"))
+		}
 		for _, ps := range ls.broken {
 			out = append(out, ps...)
 		}

@@ -11,9 +11,6 @@ import (
 	"github.com/jitwx/jit/elements"
 )
 
-// Folders at an app's root that hold files, not elements.
-var rootNonElementDirs = map[string]bool{"public": true, "node_modules": true, "dist": true}
-
 // maxFolderDepth bounds folder nesting in layers that are not on disk,
 // where symlinked folders cannot be resolved to real paths.
 const maxFolderDepth = 64
@@ -40,6 +37,7 @@ type scanned struct {
 type scanner struct {
 	fsys    fs.FS
 	layer   string
+	rules   folderRules
 	rootDir string            // the layer's real folder on disk, "" when not on disk
 	onPath  map[string]string // real folder → layer-relative folder, from the root to the current one
 	folders int
@@ -47,9 +45,13 @@ type scanner struct {
 }
 
 // scanTree reads every element folder at or below dir. A missing dir yields
-// nothing: that is how a removed folder is noticed.
-func scanTree(l Layer, dir string, out []scanned) []scanned {
-	s := &scanner{fsys: l.FS, layer: l.Name, onPath: map[string]string{}, out: out}
+// nothing: that is how a removed folder is noticed; so does a dir the rules
+// skip, or one inside such a folder.
+func scanTree(l Layer, rules folderRules, dir string, out []scanned) []scanned {
+	s := &scanner{fsys: l.FS, layer: l.Name, rules: rules, onPath: map[string]string{}, out: out}
+	if dir != "" && s.skipsPath(dir) {
+		return s.out
+	}
 	real := ""
 	if l.Dir != "" {
 		if r, err := filepath.EvalSymlinks(l.Dir); err == nil {
@@ -113,13 +115,10 @@ func (s *scanner) walk(dir, real string) {
 	}
 	for _, e := range entries {
 		n := e.Name()
-		if strings.HasPrefix(n, ".") || (dir == "" && rootNonElementDirs[n]) || (isElement && elements.IsCodeDir(n)) {
-			continue
-		}
-		if !isDir(s.fsys, path.Join(name, n), e) {
-			continue
-		}
 		child := path.Join(dir, n)
+		if s.rules.skips(child, isElement) || !isDir(s.fsys, path.Join(name, n), e) {
+			continue
+		}
 		if s.folders++; s.folders > maxFolders {
 			if s.folders == maxFolders+1 {
 				s.fail(child, elements.Errorf(elements.DisplayPath(s.layer, child), "",
@@ -159,29 +158,37 @@ func (s *scanner) linked(child, real string) *elements.Problem {
 	if prev, ok := s.onPath[real]; ok {
 		return elements.Errorf(file, "", "symlink loop: leads back to %s; not followed", folderName(prev))
 	}
-	if rel, err := filepath.Rel(s.rootDir, real); err == nil && readAsItself(filepath.ToSlash(rel)) {
+	if rel, err := filepath.Rel(s.rootDir, real); err == nil && s.readAsItself(filepath.ToSlash(rel)) {
 		return elements.Warnf(file, "", "links to %s, which is read under its own name; not read twice", folderName(filepath.ToSlash(rel)))
 	}
 	return nil
 }
 
 // readAsItself reports whether the layer-relative folder rel is one a scan
-// reads under its own path (inside the layer, not hidden, not skipped).
-// Links into hidden folders, such as a ConfigMap's ..data, are followed.
-func readAsItself(rel string) bool {
+// reads under its own path (inside the layer, not skipped). Links into
+// hidden folders, such as a ConfigMap's ..data, are followed.
+func (s *scanner) readAsItself(rel string) bool {
 	if rel == "." || rel == ".." || strings.HasPrefix(rel, "../") {
 		return false
 	}
-	segs := strings.Split(rel, "/")
-	if rootNonElementDirs[segs[0]] {
-		return false
-	}
-	for _, seg := range segs {
-		if strings.HasPrefix(seg, ".") || elements.IsCodeDir(seg) {
-			return false
+	return !s.skipsPath(rel)
+}
+
+// skipsPath reports whether the rules skip dir or one of its ancestors.
+func (s *scanner) skipsPath(dir string) bool {
+	return skipsPath(s.fsys, s.rules, dir)
+}
+
+func skipsPath(fsys fs.FS, rules folderRules, dir string) bool {
+	parent := ""
+	for _, seg := range strings.Split(dir, "/") {
+		child := path.Join(parent, seg)
+		if rules.skips(child, parent != "" && isElementDir(fsys, parent)) {
+			return true
 		}
+		parent = child
 	}
-	return true
+	return false
 }
 
 func folderName(dir string) string {

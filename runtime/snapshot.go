@@ -33,8 +33,14 @@ type Snapshot struct {
 	overlay  map[string]*Entry
 	problems elements.Problems
 	broken   map[string]*Broken
+	missing  []string
 	gen      uint64
 }
+
+// MissingFolders lists the on-disk layer folders that have vanished while
+// the app runs (a deploy replacing the folder): their last good elements
+// still serve, but the app is not what the disk says until they are back.
+func (s *Snapshot) MissingFolders() []string { return s.missing }
 
 // Broken is an element that exists on disk but has nothing live: it has
 // errors and never had a good version (or lost it with a reload that

@@ -3,9 +3,13 @@ package runtime
 import (
 	"context"
 	"errors"
+	"fmt"
+	"hash/fnv"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -17,9 +21,12 @@ import (
 type WatchOption func(*watchOptions)
 
 type watchOptions struct {
-	debounce time.Duration
-	maxWait  time.Duration
-	onReload func(error)
+	debounce     time.Duration
+	maxWait      time.Duration
+	pollInterval time.Duration
+	closeWait    time.Duration
+	onReload     func(error)
+	addWatch     func(w *fsnotify.Watcher, dir string) error // tests stand in for the kernel's limit
 }
 
 // WithDebounce sets how long the watcher waits for a burst of events to end
@@ -29,7 +36,14 @@ func WithDebounce(quiet, maxWait time.Duration) WatchOption {
 	return func(o *watchOptions) { o.debounce, o.maxWait = quiet, maxWait }
 }
 
-// WithReloadHook is called after every reload the watcher triggers.
+// WithPollInterval sets how often folders that could not get a watch (the
+// system's inotify limit was reached) are polled instead (default 2s).
+func WithPollInterval(d time.Duration) WatchOption {
+	return func(o *watchOptions) { o.pollInterval = d }
+}
+
+// WithReloadHook is called after every reload the watcher triggers; edits
+// that touch no element trigger none.
 func WithReloadHook(f func(error)) WatchOption { return func(o *watchOptions) { o.onReload = f } }
 
 // Watcher feeds file-system events of the on-disk layers into Reload.
@@ -40,13 +54,27 @@ type Watcher struct {
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
+
+	// Touched by the loop goroutine only.
+	roots      map[string]int    // cleaned layer folder → layer index
+	polled     map[string]uint64 // folders without a watch → signature of their entries
+	warnedPoll bool
 }
 
-// Watch starts watching every folder of every on-disk layer. fsnotify is
-// not recursive, so each folder gets its own watch and new folders are
-// added as they appear. Embedded and in-memory layers are not watched.
+// ErrWatcherStuck is returned by Close when a reload did not finish in
+// time: it is left behind so that shutdown is never held up by it.
+var ErrWatcherStuck = errors.New("a reload is still running; not waiting for it")
+
+// Watch starts watching every folder of every on-disk layer that a scan
+// reads; the folders the scan skips are not watched. fsnotify is not
+// recursive, so each folder gets its own watch and new folders are added as
+// they appear. A layer folder's parent is watched too, so a folder replaced
+// by a deploy is noticed. Where the system's watch limit is reached the
+// watcher polls instead, with one warning; it never refuses to start.
+// Embedded and in-memory layers are not watched.
 func (rt *Runtime) Watch(ctx context.Context, opts ...WatchOption) (*Watcher, error) {
-	o := watchOptions{debounce: 100 * time.Millisecond, maxWait: 2 * time.Second}
+	o := watchOptions{debounce: 100 * time.Millisecond, maxWait: 2 * time.Second, pollInterval: 2 * time.Second, closeWait: 3 * time.Second,
+		addWatch: func(w *fsnotify.Watcher, dir string) error { return w.Add(dir) }}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -54,57 +82,125 @@ func (rt *Runtime) Watch(ctx context.Context, opts ...WatchOption) (*Watcher, er
 	if err != nil {
 		return nil, err
 	}
-	w := &Watcher{rt: rt, fsw: fsw, opts: o, done: make(chan struct{})}
-	for _, l := range rt.layers {
+	w := &Watcher{rt: rt, fsw: fsw, opts: o, done: make(chan struct{}), roots: map[string]int{}, polled: map[string]uint64{}}
+	for i, l := range rt.layers {
 		if l.Dir == "" {
 			continue
 		}
-		if err := w.addTree(l.Dir); err != nil {
-			fsw.Close()
-			return nil, err
+		root := filepath.Clean(l.Dir)
+		w.roots[root] = i
+		if err := fsw.Add(filepath.Dir(root)); err != nil {
+			rt.opts.logger.Warn("cannot watch the folder holding the app; a replaced app folder will not be noticed",
+				"folder", filepath.Dir(root), "error", err)
 		}
+		w.addTree(i, root)
 	}
 	ctx, w.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	go w.loop(ctx)
 	return w, nil
 }
 
-// Close stops the watcher and waits for an in-flight reload to finish.
+// Close stops the watcher and waits a short while for an in-flight reload
+// to finish; a reload stuck in an element's own code is left behind
+// (ErrWatcherStuck) so that shutdown always completes.
 func (w *Watcher) Close() error {
 	var err error
 	w.once.Do(func() {
 		w.cancel()
 		err = w.fsw.Close()
-		<-w.done
+		select {
+		case <-w.done:
+		case <-time.After(w.opts.closeWait):
+			err = ErrWatcherStuck
+		}
 	})
 	return err
 }
 
-func (w *Watcher) addTree(root string) error {
-	return filepath.WalkDir(root, func(p string, d fs.DirEntry, err error) error {
-		if err != nil {
-			if errors.Is(err, fs.ErrNotExist) {
-				return nil // removed while we walked
+// addTree watches dir and the folders below it that a scan reads. A
+// folder that cannot get a watch is polled instead.
+func (w *Watcher) addTree(layer int, dir string) {
+	root := filepath.Clean(w.rt.layers[layer].Dir)
+	rules := w.rt.rulesOf(layer)
+	fsys := w.rt.layers[layer].FS
+	// The trailing separator makes WalkDir follow a symlinked app folder
+	// (current -> release-2) while the names stay under the link.
+	_ = filepath.WalkDir(dir+string(filepath.Separator), func(p string, d fs.DirEntry, err error) error {
+		p = filepath.Clean(p)
+		if err != nil || !d.IsDir() && p != dir {
+			return nil // removed while we walked, or unreadable: the scan reports it
+		}
+		if p != root {
+			rel := filepath.ToSlash(strings.TrimPrefix(p, root+string(filepath.Separator)))
+			parent := filepath.ToSlash(filepath.Dir(rel))
+			if parent == "." {
+				parent = ""
 			}
-			return err
+			if rules.skips(rel, parent != "" && isElementDir(fsys, parent)) {
+				return filepath.SkipDir
+			}
 		}
-		if !d.IsDir() {
-			return nil
-		}
-		if p != root && strings.HasPrefix(d.Name(), ".") {
-			return filepath.SkipDir // VCS folders, ConfigMap ..data internals
-		}
-		if err := w.fsw.Add(p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			return err
+		if err := w.opts.addWatch(w.fsw, p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			w.poll(p, err)
 		}
 		return nil
 	})
+}
+
+// poll puts a folder that could not get a watch on the polling list.
+func (w *Watcher) poll(dir string, err error) {
+	if !w.warnedPoll {
+		w.warnedPoll = true
+		w.rt.opts.logger.Warn("cannot watch every folder (raise fs.inotify.max_user_watches); polling the rest",
+			"folder", dir, "error", err, "interval", w.opts.pollInterval)
+	}
+	w.polled[dir] = folderSignature(dir)
+}
+
+// unwatchTree drops the watches and polling of dir and everything below.
+func (w *Watcher) unwatchTree(dir string) {
+	inside := func(p string) bool { return p == dir || strings.HasPrefix(p, dir+string(filepath.Separator)) }
+	for _, p := range w.fsw.WatchList() {
+		if inside(p) {
+			_ = w.fsw.Remove(p)
+		}
+	}
+	for p := range w.polled {
+		if inside(p) {
+			delete(w.polled, p)
+		}
+	}
+}
+
+// folderSignature sums up a folder's entries (names, kinds, sizes and
+// times), so that polling notices an edit to any file in it; 0 when the
+// folder cannot be read.
+func folderSignature(dir string) uint64 {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return 0
+	}
+	h := fnv.New64a()
+	for _, e := range entries {
+		fmt.Fprintf(h, "%s\x00%d\x00", e.Name(), e.Type())
+		if fi, err := e.Info(); err == nil {
+			fmt.Fprintf(h, "%d\x00%d\x00", fi.Size(), fi.ModTime().UnixNano())
+		}
+	}
+	return h.Sum64() | 1
 }
 
 func (w *Watcher) loop(ctx context.Context) {
 	defer close(w.done)
 	pending := map[Change]bool{}
 	var quiet, deadline <-chan time.Time
+	add := func(c Change) {
+		pending[c] = true
+		quiet = time.After(w.opts.debounce)
+		if deadline == nil {
+			deadline = time.After(w.opts.maxWait)
+		}
+	}
 	flush := func() {
 		changes := make([]Change, 0, len(pending))
 		for c := range pending {
@@ -112,11 +208,21 @@ func (w *Watcher) loop(ctx context.Context) {
 		}
 		clear(pending)
 		quiet, deadline = nil, nil
-		err := w.rt.Reload(ctx, changes)
-		if w.opts.onReload != nil {
+		ran, err := w.rt.reload(ctx, changes)
+		for _, c := range changes {
+			if c.Path == AppFile {
+				// The ignore list may have changed: watch what is read now.
+				root := filepath.Clean(w.rt.layers[c.Layer].Dir)
+				w.unwatchTree(root)
+				w.addTree(c.Layer, root)
+			}
+		}
+		if ran && w.opts.onReload != nil {
 			w.opts.onReload(err)
 		}
 	}
+	pollTick := time.NewTicker(w.opts.pollInterval)
+	defer pollTick.Stop()
 	for {
 		select {
 		case <-ctx.Done():
@@ -125,14 +231,8 @@ func (w *Watcher) loop(ctx context.Context) {
 			if !ok {
 				return
 			}
-			c, ok := w.change(ev)
-			if !ok {
-				continue
-			}
-			pending[c] = true
-			quiet = time.After(w.opts.debounce)
-			if deadline == nil {
-				deadline = time.After(w.opts.maxWait)
+			if c, ok := w.change(ev); ok {
+				add(c)
 			}
 		case err, ok := <-w.fsw.Errors:
 			if !ok {
@@ -140,12 +240,24 @@ func (w *Watcher) loop(ctx context.Context) {
 			}
 			// An overflowed queue loses events: re-read everything.
 			w.rt.opts.logger.Warn("file watcher error; rescanning the app", "error", err)
-			for i, l := range w.rt.layers {
-				if l.Dir != "" {
-					pending[Change{Layer: i, Path: ""}] = true
+			for _, i := range w.roots {
+				add(Change{Layer: i, Path: ""})
+			}
+		case <-pollTick.C:
+			for _, dir := range slices.Sorted(maps.Keys(w.polled)) {
+				sig := folderSignature(dir)
+				if sig == w.polled[dir] {
+					continue
+				}
+				if sig == 0 {
+					delete(w.polled, dir)
+				} else {
+					w.polled[dir] = sig
+				}
+				if c, ok := w.change(fsnotify.Event{Name: dir, Op: fsnotify.Create}); ok {
+					add(c)
 				}
 			}
-			quiet = time.After(w.opts.debounce)
 		case <-quiet:
 			flush()
 		case <-deadline:
@@ -155,37 +267,37 @@ func (w *Watcher) loop(ctx context.Context) {
 }
 
 // change maps an event to a layer-relative change, adding watches for new
-// folders on the way.
+// folders on the way. Whether the change matters is Reload's question.
 func (w *Watcher) change(ev fsnotify.Event) (Change, bool) {
-	if ev.Has(fsnotify.Create) {
-		if fi, err := os.Stat(ev.Name); err == nil && fi.IsDir() && !strings.HasPrefix(filepath.Base(ev.Name), ".") {
-			if err := w.addTree(ev.Name); err != nil {
-				w.rt.opts.logger.Warn("cannot watch new folder", "folder", ev.Name, "error", err)
-			}
+	name := filepath.Clean(ev.Name)
+	if i, ok := w.roots[name]; ok {
+		// The layer folder itself came or went (a deploy replaced it, or a
+		// symlink to it was swapped): forget the old folder's watches and
+		// read whatever is there now.
+		w.unwatchTree(name)
+		if fi, err := os.Stat(name); err == nil && fi.IsDir() {
+			w.addTree(i, name)
 		}
+		return Change{Layer: i, Path: ""}, true
 	}
-	for i, l := range w.rt.layers {
-		if l.Dir == "" {
-			continue
-		}
-		rel, err := filepath.Rel(l.Dir, ev.Name)
-		if err != nil || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+	for root, i := range w.roots {
+		rel, err := filepath.Rel(root, name)
+		if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
 			continue
 		}
 		rel = filepath.ToSlash(rel)
-		// Inside an element, any event (including a ConfigMap's ..data swap
-		// or an editor's temp file) re-reads that element only.
-		if base := filepath.Base(rel); strings.HasPrefix(base, ".") || strings.HasSuffix(base, "~") {
+		base := filepath.Base(rel)
+		switch {
+		case strings.HasPrefix(base, ".."):
+			// A ConfigMap swaps its ..data link: the folder holding it changed.
 			rel = filepath.ToSlash(filepath.Dir(rel))
+		case strings.HasPrefix(base, ".") || strings.HasSuffix(base, "~"):
+			return Change{}, false // editor temp files; the save itself is an event too
 		}
-		if rel == AppFile {
-			// The layers are fixed when the app opens; say so rather than
-			// silently ignoring an edited "extends".
-			w.rt.opts.logger.Warn("app.json changed; restart to apply changes to its extends list", "file", ev.Name)
-			return Change{}, false
-		}
-		if rel == "public" || strings.HasPrefix(rel, "public/") {
-			return Change{}, false
+		if ev.Has(fsnotify.Create) {
+			if fi, err := os.Stat(name); err == nil && fi.IsDir() {
+				w.addTree(i, name)
+			}
 		}
 		return Change{Layer: i, Path: rel}, true
 	}

@@ -1,0 +1,9 @@
+package runtime
+
+import "github.com/fsnotify/fsnotify"
+
+// WithAddWatch replaces fsnotify's Add, so a test can reach the kernel's
+// watch limit without lowering it for the whole machine.
+func WithAddWatch(f func(w *fsnotify.Watcher, dir string) error) WatchOption {
+	return func(o *watchOptions) { o.addWatch = f }
+}
