@@ -11,6 +11,7 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -32,18 +33,28 @@ type ElementInfo struct {
 	FullName string        `json:"fullName"`
 	Title    string        `json:"title"`
 	Type     string        `json:"type,omitempty"`
-	Kind     elements.Kind `json:"kind"`
+	Kind     elements.Kind `json:"kind,omitempty"` // none when broken
 	Layer    string        `json:"layer"`
 	Parent   string        `json:"parent,omitempty"`
+	// Broken marks an element that exists on disk but has errors and no
+	// good version; its problems are in the log and `jit validate`, not
+	// here, since this route is public.
+	Broken bool `json:"broken,omitempty"`
 }
 
-// Elements lists the registry for tools and the browser SDK.
+// Elements lists the registry for tools and the browser SDK, broken
+// elements included (marked Broken): broken is not absent.
 func (a *App) Elements() []ElementInfo {
-	entries := a.rt.Snapshot().Entries()
-	out := make([]ElementInfo, len(entries))
-	for i, e := range entries {
-		out[i] = ElementInfo{FullName: e.FullName, Title: e.Title, Type: e.Type, Kind: e.Kind, Layer: e.Layer, Parent: e.Parent}
+	snap := a.rt.Snapshot()
+	entries, broken := snap.Entries(), snap.BrokenElements()
+	out := make([]ElementInfo, 0, len(entries)+len(broken))
+	for _, e := range entries {
+		out = append(out, ElementInfo{FullName: e.FullName, Title: e.Title, Type: e.Type, Kind: e.Kind, Layer: e.Layer, Parent: e.Parent})
 	}
+	for _, b := range broken {
+		out = append(out, ElementInfo{FullName: b.FullName, Title: b.Title, Type: b.Type, Broken: true})
+	}
+	slices.SortStableFunc(out, func(x, y ElementInfo) int { return strings.Compare(x.FullName, y.FullName) })
 	return out
 }
 
@@ -244,6 +255,9 @@ func (a *App) readyz(c echo.Context) error {
 		checks["database"], ready = "not configured", false
 	} else if sqlDB, err := a.db.DB(); err != nil || sqlDB.PingContext(c.Request().Context()) != nil {
 		checks["database"], ready = "unreachable", false
+	}
+	if missing := snap.MissingFolders(); len(missing) > 0 {
+		checks["folder"], ready = "app folder missing: "+strings.Join(missing, ", "), false
 	}
 	if a.lastReloadFailed.Load() {
 		checks["reload"], ready = "the last reload failed", false

@@ -34,6 +34,18 @@ func (k Kind) String() string {
 // MarshalText makes kinds readable in JSON.
 func (k Kind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
 
+// UnmarshalText reads what MarshalText wrote, so clients in Go can decode
+// GET /api/elements.
+func (k *Kind) UnmarshalText(b []byte) error {
+	for c := KindMeta; c <= KindInert; c++ {
+		if c.String() == string(b) {
+			*k = c
+			return nil
+		}
+	}
+	return fmt.Errorf("unknown element kind %q", b)
+}
+
 // TypeInfo registers the Go behaviour of a Type under its full name, the
 // way Caddy registers modules under dotted IDs.
 type TypeInfo struct {

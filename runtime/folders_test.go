@@ -411,3 +411,63 @@ func TestReloadOutcomesAreLoggedOnce(t *testing.T) {
 		}
 	}
 }
+
+// StuckType's Provision can block and ignore its context, as buggy element
+// code may: shutdown must not wait for it.
+const StuckType = "demo.stuck.StuckType"
+
+type stuckConfig struct {
+	Block bool `json:"block"`
+}
+
+type stuck struct {
+	stuckConfig
+}
+
+var (
+	stuckEntered = make(chan struct{}, 1)
+	stuckRelease = make(chan struct{})
+)
+
+func (s *stuck) Provision(elements.Context, *elements.Instance) error {
+	if s.Block {
+		stuckEntered <- struct{}{}
+		<-stuckRelease
+	}
+	return nil
+}
+
+func init() {
+	elements.RegisterType(elements.TypeInfo{ID: StuckType, Schema: elements.MustSchemaOf[stuckConfig](), New: func() any { return new(stuck) }})
+}
+
+// A reload stuck in an element's own code never holds up shutdown: the
+// watcher and the runtime close within a few seconds, saying why.
+func TestCloseDoesNotWaitForAStuckReload(t *testing.T) {
+	dir := newApp(t)
+	writeFile(t, filepath.Join(dir, "demo/stuck/StuckType/e.json"), `{"title":"Stuck","type":"demo.things.Meta"}`)
+	writeFile(t, filepath.Join(dir, "demo/stuck/S/e.json"), `{"type":"demo.stuck.StuckType"}`)
+	writeFile(t, filepath.Join(dir, "demo/stuck/S/S.json"), `{"block":false}`)
+	rt := open(t, dir)
+	t.Cleanup(func() { close(stuckRelease) })
+	watcher, err := rt.Watch(context.Background(), runtime.WithDebounce(10*time.Millisecond, 100*time.Millisecond))
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(dir, "demo/stuck/S/S.json"), `{"block":true}`)
+	select {
+	case <-stuckEntered:
+	case <-time.After(waitTimeout):
+		t.Fatal("the reload never reached Provision")
+	}
+	start := time.Now()
+	if err := watcher.Close(); !errors.Is(err, runtime.ErrWatcherStuck) {
+		t.Errorf("watcher.Close() = %v, want ErrWatcherStuck", err)
+	}
+	if err := rt.Close(); !errors.Is(err, runtime.ErrReloadStuck) {
+		t.Errorf("rt.Close() = %v, want ErrReloadStuck", err)
+	}
+	if took := time.Since(start); took > 8*time.Second {
+		t.Errorf("closing took %v", took)
+	}
+}

@@ -89,8 +89,8 @@ type layerState struct {
 	appProbs elements.Problems // findings about its app.json's own keys
 	missing  bool              // the folder is gone; its last good elements serve
 	root     *node
-	byName map[string]*node // element folders only
-	broken map[string]elements.Problems
+	byName   map[string]*node // element folders only
+	broken   map[string]elements.Problems
 }
 
 // node is one folder of a layer's tree. def is the last good definition
