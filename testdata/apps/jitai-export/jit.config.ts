@@ -1,0 +1,1 @@
+export default { appId: "wanyun.DemoApp" };
