@@ -137,7 +137,7 @@ func open(ctx context.Context, fsys fs.FS, appPath, dir string, optList []Option
 	for _, opt := range optList {
 		opt(&o)
 	}
-	layers, probs, err := runtime.DiscoverLayers(fsys, appPath, dir)
+	layers, probs, err := runtime.DiscoverLayers(fsys, appPath, dir, runtime.WithAppsDir(o.appsDir))
 	if err != nil {
 		return nil, fmt.Errorf("opening app: %w", err)
 	}

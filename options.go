@@ -32,6 +32,7 @@ type options struct {
 	devSelfURL  string
 	runtimeOpts []runtime.Option
 	watchOpts   []runtime.WatchOption
+	appsDir     string
 }
 
 func defaultOptions() options {
@@ -73,6 +74,13 @@ func WithDebounce(d time.Duration) Option {
 
 // WithReloadHook is called after every reload triggered by a file change.
 func WithReloadHook(f func(error)) Option { return func(o *options) { o.reloadHook = f } }
+
+// WithAppsDir sets the apps folder on disk where the parents that app.json
+// names JitAi's way, {"appId": "wanyun.BaseApp", "version": "1.0.0"}, are
+// found: <dir>/wanyun/BaseApp/1.0.0/ when that folder holds an app.json,
+// else <dir>/wanyun/BaseApp/. Apps opened with OpenFS find them on disk
+// too. Parents named by folder path need no apps folder.
+func WithAppsDir(dir string) Option { return func(o *options) { o.appsDir = dir } }
 
 // WithDatabase selects the database: a postgres:// URL uses PostgreSQL,
 // anything else is a SQLite file path. By default a SQLite file in the

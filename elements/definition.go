@@ -160,6 +160,10 @@ func ReadDefinition(fsys fs.FS, layer, dir string) (*Definition, Problems) {
 			probs = append(probs, Warnf(efile, "fullName", "%q does not match the folder path %s (full name %s); the folder path wins", fn.String(), dir, d.FullName))
 		}
 	}
+	entry, p := frontBundleEntry(doc, efile)
+	if p != nil {
+		probs = append(probs, p)
+	}
 	if probs.HasErrors() {
 		p := probs
 		for _, x := range p {
@@ -168,10 +172,8 @@ func ReadDefinition(fsys fs.FS, layer, dir string) (*Definition, Problems) {
 		return nil, p
 	}
 
-	cfgName, warn := configFileName(fsys, d)
-	if warn != nil {
-		probs = append(probs, warn)
-	}
+	cfgName, warns := configFileName(fsys, d, entry)
+	probs = append(probs, warns...)
 	if cfgName != "" {
 		d.ConfigFile = path.Join(dir, cfgName)
 		cfile := d.File(cfgName)
@@ -196,27 +198,70 @@ func ReadDefinition(fsys fs.FS, layer, dir string) (*Definition, Problems) {
 	return d, probs
 }
 
-// configFileName picks the business config: a frontBundleEntry that names a
-// JSON file (JitAi exports do this), else <Name>.json, else config.json.
-func configFileName(fsys fs.FS, d *Definition) (string, *Problem) {
-	if entry := d.Field("frontBundleEntry").String(); strings.HasSuffix(entry, ".json") {
-		name := path.Clean(strings.TrimPrefix(entry, "./"))
-		if !strings.Contains(name, "/") && name != ElementFile && exists(fsys, path.Join(d.Dir, name)) {
-			return name, nil
-		}
+// frontBundleEntry returns e.json's frontBundleEntry as a path inside the
+// element's folder ("./Default.json" → "Default.json"), "" when there is
+// none. An entry that is not a string or that leaves the folder is an
+// error: nothing outside the element's folder belongs to it.
+func frontBundleEntry(doc gjson.Result, efile string) (string, *Problem) {
+	v := doc.Get("frontBundleEntry")
+	if !v.Exists() || v.Type == gjson.Null {
+		return "", nil
+	}
+	if v.Type != gjson.String {
+		return "", Errorf(efile, "frontBundleEntry", `must be a string, a file of the element's folder such as "./index.ts"`)
+	}
+	raw := v.String()
+	name := path.Clean(strings.ReplaceAll(raw, `\`, "/"))
+	if path.IsAbs(name) || name == ".." || strings.HasPrefix(name, "../") {
+		return "", Errorf(efile, "frontBundleEntry", "%q points outside the element's folder", raw)
+	}
+	return name, nil
+}
+
+// configFileName picks the business config: the JSON file frontBundleEntry
+// names (JitAi exports do this), else <Name>.json, else config.json. When
+// there is none, each other JSON file of the folder (a config copied from
+// another element, say) is warned about: it is not read.
+func configFileName(fsys fs.FS, d *Definition, entry string) (string, Problems) {
+	if strings.HasSuffix(entry, ".json") && !strings.Contains(entry, "/") && entry != ElementFile && exists(fsys, path.Join(d.Dir, entry)) {
+		return entry, nil
 	}
 	own := d.Name() + ".json"
 	hasOwn := exists(fsys, path.Join(d.Dir, own))
 	hasGeneric := exists(fsys, path.Join(d.Dir, "config.json"))
 	switch {
 	case hasOwn && hasGeneric:
-		return own, Warnf(d.File("config.json"), "", "ignored: %s is the business config", own)
+		return own, Problems{Warnf(d.File("config.json"), "", "ignored: %s is the business config", own)}
 	case hasOwn:
 		return own, nil
 	case hasGeneric:
 		return "config.json", nil
 	}
-	return "", nil
+	return "", strayConfigs(fsys, d, entry)
+}
+
+// strayConfigs warns about the JSON files of an element folder that has no
+// business config: a person who copied MyWechatLogin.json into ThirdLogin/
+// expects it read, and would otherwise only hear that ThirdLogin.json
+// lacks a required key. A Meta (no type) has no business config.
+func strayConfigs(fsys fs.FS, d *Definition, entry string) Problems {
+	if d.Type == "" {
+		return nil
+	}
+	entries, err := fs.ReadDir(fsys, d.Dir)
+	if err != nil {
+		return nil
+	}
+	own := d.Name() + ".json"
+	var probs Problems
+	for _, e := range entries {
+		n := e.Name()
+		if !strings.HasSuffix(n, ".json") || strings.HasPrefix(n, ".") || n == ElementFile || n == entry || !exists(fsys, path.Join(d.Dir, n)) {
+			continue
+		}
+		probs = append(probs, Warnf(d.File(n), "", "not read: the business config file of this element is %s (rename %s to %s?)", own, n, own))
+	}
+	return probs
 }
 
 func exists(fsys fs.FS, name string) bool {

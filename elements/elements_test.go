@@ -78,11 +78,6 @@ func TestReadDefinition(t *testing.T) {
 			wantCfg:  dir + "/X.json",
 		},
 		{
-			name:     "frontBundleEntry outside the folder is ignored",
-			files:    map[string]string{"e.json": `{"type":"a.BType","frontBundleEntry":"../Y/Y.json"}`},
-			wantType: "a.BType",
-		},
-		{
 			name:     "frontBundleEntry naming e.json is ignored",
 			files:    map[string]string{"e.json": `{"type":"a.BType","frontBundleEntry":"./e.json"}`},
 			wantType: "a.BType",

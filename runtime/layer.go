@@ -7,6 +7,8 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"sort"
+	"strings"
 
 	"github.com/tidwall/gjson"
 
@@ -17,7 +19,9 @@ import (
 // app, then its parents in the order app.json lists them, then the
 // built-in layer; the first definition of a full name wins.
 type Layer struct {
-	Name string // "app", the parent's folder as app.json wrote it, or "builtin"
+	// Name is "app"; a parent's folder as app.json wrote it, or its appId
+	// ("wanyun.BaseApp") for a parent found in the apps folder; or "builtin".
+	Name string
 	FS   fs.FS
 	Dir  string // the folder on disk, empty for embedded and in-memory trees (no watching)
 }
@@ -28,11 +32,37 @@ const AppFile = "app.json"
 // ErrExtendsCycle is returned when apps extend each other in a loop.
 var ErrExtendsCycle = errors.New("apps extend each other in a cycle")
 
+// DiscoverOption configures DiscoverLayers.
+type DiscoverOption func(*discoverOptions)
+
+type discoverOptions struct {
+	appsDir string
+}
+
+// WithAppsDir sets the apps folder in which parents that app.json names
+// JitAi's way, {"appId": "wanyun.BaseApp", "version": "1.0.0"}, are found:
+// <appsDir>/wanyun/BaseApp/1.0.0/ when that folder holds an app.json,
+// else <appsDir>/wanyun/BaseApp/. The folder is on disk even when the app
+// itself is an fs.FS tree. An empty dir configures none.
+func WithAppsDir(dir string) DiscoverOption {
+	return func(o *discoverOptions) { o.appsDir = dir }
+}
+
 // DiscoverLayers returns the app layer and its parents, depth first, reading
 // "extends" from each app.json. dir is the app's folder on disk; when it is
 // empty the app is the folder appPath of fsys (an embedded or in-memory tree)
-// and extends paths are resolved inside fsys.
-func DiscoverLayers(fsys fs.FS, appPath, dir string) ([]Layer, elements.Problems, error) {
+// and extends paths are resolved inside fsys. Parents named by appId are
+// resolved in the apps folder (WithAppsDir), on disk in either case.
+func DiscoverLayers(fsys fs.FS, appPath, dir string, opts ...DiscoverOption) ([]Layer, elements.Problems, error) {
+	var o discoverOptions
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.appsDir != "" {
+		if abs, err := filepath.Abs(o.appsDir); err == nil {
+			o.appsDir = abs
+		}
+	}
 	var (
 		layers []Layer
 		probs  elements.Problems
@@ -40,7 +70,8 @@ func DiscoverLayers(fsys fs.FS, appPath, dir string) ([]Layer, elements.Problems
 	)
 	var visit func(l Layer, key string, stack []string) error
 	visit = func(l Layer, key string, stack []string) error {
-		// For trees not on disk, key is the app's path inside fsys.
+		// For trees not on disk, key is the app's path inside fsys; on
+		// disk, its absolute folder.
 		for _, s := range stack {
 			if s == key {
 				return fmt.Errorf("%w: %v", ErrExtendsCycle, append(stack, key))
@@ -51,35 +82,45 @@ func DiscoverLayers(fsys fs.FS, appPath, dir string) ([]Layer, elements.Problems
 		}
 		seen[key] = true
 		layers = append(layers, l)
+		file := elements.DisplayPath(l.Name, AppFile)
 		parents, p := readExtends(l)
 		probs = append(probs, p...)
-		for _, rel := range parents {
+		for _, pa := range parents {
 			var pl Layer
 			var pkey string
-			if l.Dir != "" {
-				pdir := filepath.Join(l.Dir, filepath.FromSlash(rel))
+			switch {
+			case pa.appID != "":
+				pdir, prob := o.findApp(file, pa)
+				if prob != nil {
+					probs = append(probs, prob)
+					continue
+				}
+				pl = Layer{Name: pa.appID, FS: os.DirFS(pdir), Dir: pdir}
+				pkey = pdir
+			case l.Dir != "":
+				pdir := filepath.Join(l.Dir, filepath.FromSlash(pa.path))
 				if fi, err := os.Stat(pdir); err != nil || !fi.IsDir() {
-					probs = append(probs, elements.Errorf(elements.DisplayPath(l.Name, AppFile), "extends", "parent app %q is not a folder", rel))
+					probs = append(probs, elements.Errorf(file, "extends", "parent app %q is not a folder", pa.path))
 					continue
 				}
 				pl = Layer{Name: displayLayerName(dir, pdir), FS: os.DirFS(pdir), Dir: pdir}
 				pkey, _ = filepath.Abs(pdir)
-			} else {
-				ppath := path.Join(key, rel)
+			default:
+				ppath := path.Join(key, pa.path)
 				if !fs.ValidPath(ppath) {
-					probs = append(probs, elements.Errorf(elements.DisplayPath(l.Name, AppFile), "extends", "parent app %q is outside the tree", rel))
+					probs = append(probs, elements.Errorf(file, "extends", "parent app %q is outside the tree", pa.path))
 					continue
 				}
 				if fi, err := fs.Stat(fsys, ppath); err != nil || !fi.IsDir() {
-					probs = append(probs, elements.Errorf(elements.DisplayPath(l.Name, AppFile), "extends", "parent app %q is not a folder", rel))
+					probs = append(probs, elements.Errorf(file, "extends", "parent app %q is not a folder", pa.path))
 					continue
 				}
 				sub, err := fs.Sub(fsys, ppath)
 				if err != nil {
-					probs = append(probs, elements.Errorf(elements.DisplayPath(l.Name, AppFile), "extends", "parent app %q: %v", rel, err))
+					probs = append(probs, elements.Errorf(file, "extends", "parent app %q: %v", pa.path, err))
 					continue
 				}
-				pl = Layer{Name: rel, FS: sub}
+				pl = Layer{Name: pa.path, FS: sub}
 				pkey = ppath
 			}
 			if err := visit(pl, pkey, append(stack, key)); err != nil {
@@ -111,7 +152,66 @@ func displayLayerName(appDir, dir string) string {
 	return filepath.ToSlash(dir)
 }
 
-func readExtends(l Layer) ([]string, elements.Problems) {
+// parentRef is one entry of "extends": a folder path relative to the app,
+// or an appId (with an optional version) found in the apps folder.
+type parentRef struct {
+	field          string // "extends[i]", for problems
+	path           string
+	appID, version string
+}
+
+// findApp returns the absolute folder of the parent app ref in the apps
+// folder: <appsDir>/<org>/<App>/<version> when it holds an app.json, else
+// <appsDir>/<org>/<App> when that does. Otherwise the problem names the
+// folders searched.
+func (o discoverOptions) findApp(file string, ref parentRef) (string, *elements.Problem) {
+	what := "parent app " + ref.appID
+	if ref.version != "" {
+		what += " version " + ref.version
+	}
+	if o.appsDir == "" {
+		return "", elements.Errorf(file, ref.field, "%s not found: no apps folder is configured (pass --apps-dir or set JIT_APPS_DIR; in Go, jit.WithAppsDir)", what)
+	}
+	org, name, _ := strings.Cut(ref.appID, ".")
+	base := filepath.Join(o.appsDir, org, name)
+	var searched []string
+	if ref.version != "" {
+		searched = append(searched, filepath.Join(base, ref.version))
+	}
+	searched = append(searched, base)
+	for _, d := range searched {
+		if holdsApp(d) {
+			return d, nil
+		}
+	}
+	msg := fmt.Sprintf("%s not found: no %s in %s", what, AppFile, strings.Join(searched, " or "))
+	if fi, err := os.Stat(o.appsDir); err != nil || !fi.IsDir() {
+		msg += fmt.Sprintf(" (the apps folder %s does not exist)", o.appsDir)
+	} else if vs := versions(base); len(vs) > 0 {
+		msg += fmt.Sprintf(" (versions there: %s)", strings.Join(vs, ", "))
+	}
+	return "", elements.Errorf(file, ref.field, "%s", msg)
+}
+
+func holdsApp(dir string) bool {
+	fi, err := os.Stat(filepath.Join(dir, AppFile))
+	return err == nil && fi.Mode().IsRegular()
+}
+
+// versions lists the subfolders of an app's folder that hold an app.json.
+func versions(base string) []string {
+	entries, _ := os.ReadDir(base)
+	var out []string
+	for _, e := range entries {
+		if e.IsDir() && holdsApp(filepath.Join(base, e.Name())) {
+			out = append(out, e.Name())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+func readExtends(l Layer) ([]parentRef, elements.Problems) {
 	file := elements.DisplayPath(l.Name, AppFile)
 	raw, err := elements.ReadFile(l.FS, AppFile)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -123,27 +223,84 @@ func readExtends(l Layer) ([]string, elements.Problems) {
 	if raw, err = elements.CheckJSON(raw); err != nil {
 		return nil, elements.Problems{elements.Errorf(file, "", "%v", err)}
 	}
-	if !gjson.ValidBytes(raw) {
-		return nil, elements.Problems{elements.Errorf(file, "", "not valid JSON")}
+	if s := elements.JSONSyntax(raw); s != "" {
+		return nil, elements.Problems{elements.Errorf(file, "", "not valid JSON: %s", s)}
 	}
 	ext := gjson.GetBytes(raw, "extends")
 	if !ext.Exists() {
 		return nil, nil
 	}
 	if ext.Type == gjson.String {
-		return []string{ext.String()}, nil
+		return []parentRef{{field: "extends", path: ext.String()}}, nil
 	}
 	if !ext.IsArray() {
-		return nil, elements.Problems{elements.Errorf(file, "extends", "must be a list of parent app folders")}
+		return nil, elements.Problems{elements.Errorf(file, "extends", `must be a list of parent apps: folder paths or {"appId": "<org>.<App>", "version": "..."}`)}
 	}
-	var out []string
+	var out []parentRef
 	var probs elements.Problems
 	for i, v := range ext.Array() {
-		if v.Type != gjson.String || v.String() == "" {
-			probs = append(probs, elements.Errorf(file, fmt.Sprintf("extends[%d]", i), "must be a folder path"))
-			continue
+		field := fmt.Sprintf("extends[%d]", i)
+		switch {
+		case v.Type == gjson.String && v.String() != "":
+			out = append(out, parentRef{field: field, path: v.String()})
+		case v.IsObject():
+			ref, p := appRef(file, field, v)
+			if p != nil {
+				probs = append(probs, p)
+				continue
+			}
+			out = append(out, ref)
+		default:
+			probs = append(probs, elements.Errorf(file, field, `must be a parent app's folder path or {"appId": "<org>.<App>", "version": "..."}`))
 		}
-		out = append(out, v.String())
 	}
 	return out, probs
+}
+
+// appRef reads an {"appId": "wanyun.BaseApp", "version": "1.0.0"} entry.
+func appRef(file, field string, v gjson.Result) (parentRef, *elements.Problem) {
+	id := v.Get("appId")
+	switch {
+	case !id.Exists() || id.Type == gjson.Null || id.Type == gjson.String && id.String() == "":
+		return parentRef{}, elements.Errorf(file, field+".appId", `required: the parent app's id, such as "wanyun.BaseApp"`)
+	case id.Type != gjson.String:
+		return parentRef{}, elements.Errorf(file, field+".appId", `must be a string such as "wanyun.BaseApp"`)
+	}
+	if why := appIDProblem(id.String()); why != "" {
+		return parentRef{}, elements.Errorf(file, field+".appId", `%q is not <org>.<App> (such as "wanyun.BaseApp"): %s`, id.String(), why)
+	}
+	ref := parentRef{field: field, appID: id.String()}
+	if ver := v.Get("version"); ver.Exists() && ver.Type != gjson.Null {
+		if ver.Type != gjson.String {
+			return parentRef{}, elements.Errorf(file, field+".version", `must be a string such as "1.0.0"`)
+		}
+		if !isFolderName(ver.String()) {
+			return parentRef{}, elements.Errorf(file, field+".version", "%q cannot be a folder name", ver.String())
+		}
+		ref.version = ver.String()
+	}
+	return ref, nil
+}
+
+// appIDProblem says why id is not <org>.<App>, or returns "".
+func appIDProblem(id string) string {
+	switch strings.Count(id, ".") {
+	case 0:
+		return "it has no dot"
+	case 1:
+	default:
+		return "it has more than one dot"
+	}
+	org, name, _ := strings.Cut(id, ".")
+	for _, seg := range []string{org, name} {
+		if !isFolderName(seg) {
+			return fmt.Sprintf("%q cannot be a folder name", seg)
+		}
+	}
+	return ""
+}
+
+// isFolderName reports whether s can name one folder inside the apps folder.
+func isFolderName(s string) bool {
+	return s != "" && s != "." && s != ".." && !strings.ContainsAny(s, `/\`) && filepath.IsLocal(s)
 }

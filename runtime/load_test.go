@@ -335,8 +335,8 @@ func TestExtendsProblems(t *testing.T) {
 		t.Errorf("layers %v, want %v", names, want)
 	}
 	want := []string{
-		`error app.json: extends[2]: must be a folder path`,
-		`error ../c/app.json: extends: must be a list of parent app folders`,
+		`error app.json: extends[2]: must be a parent app's folder path or {"appId": "<org>.<App>", "version": "..."}`,
+		`error ../c/app.json: extends: must be a list of parent apps: folder paths or {"appId": "<org>.<App>", "version": "..."}`,
 		`error app.json: extends: parent app "../missing" is not a folder`,
 	}
 	if got := problemLines(probs); !slices.Equal(got, want) {
@@ -346,7 +346,7 @@ func TestExtendsProblems(t *testing.T) {
 	if _, _, err := runtime.DiscoverLayers(fsys, "d", ""); !errors.Is(err, runtime.ErrExtendsCycle) {
 		t.Errorf("cycle: %v", err)
 	}
-	if _, probs, _ := runtime.DiscoverLayers(fsys, "f", ""); !slices.Equal(problemLines(probs), []string{"error app.json: not valid JSON"}) {
+	if _, probs, _ := runtime.DiscoverLayers(fsys, "f", ""); !slices.Equal(problemLines(probs), []string{"error app.json: not valid JSON: line 1, column 12: the file ends too early (a missing } or ]?)"}) {
 		t.Errorf("bad app.json: %q", problemLines(probs))
 	}
 	_, probs, err = runtime.DiscoverLayers(fsys, "g", "")

@@ -17,15 +17,16 @@ import (
 	"github.com/jitwx/jit/runtime"
 )
 
-func openForInspection(ctx context.Context, dir string) (*jit.App, error) {
+func openForInspection(ctx context.Context, dir, appsDir string) (*jit.App, error) {
 	// Problems are printed by the command; the load's own log would repeat them.
 	quiet := slog.New(slog.DiscardHandler)
-	return jit.Open(ctx, dir, jit.WithoutReload(), jit.WithoutDatabase(), jit.WithLogger(quiet))
+	return jit.Open(ctx, dir, jit.WithoutReload(), jit.WithoutDatabase(), jit.WithLogger(quiet), withAppsDir(appsDir))
 }
 
 func validate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("validate", "validate [DIR | --app DIR] [--public-url URL]", stderr)
+	fs := newFlags("validate", "validate [DIR | --app DIR] [--apps-dir DIR] [--public-url URL]", stderr)
 	dir := fs.String("app", ".", "app folder (or give it as the argument)")
+	appsDir := appsDirFlag(fs)
 	public := fs.String("public-url", "", "the URL the app will be served at, checked against what WeChat accepts")
 	// Accept DIR before or after the flags.
 	var pos string
@@ -48,7 +49,7 @@ func validate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		}
 		*dir = pos
 	}
-	app, err := openForInspection(ctx, *dir)
+	app, err := openForInspection(ctx, *dir, *appsDir)
 	if err != nil {
 		return err
 	}
@@ -61,24 +62,30 @@ func validate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *public != "" {
 		probs = append(probs, publicURLProblems(*public)...)
 	}
-	var errs, warns int
-	for _, p := range probs {
-		switch p.Severity {
-		case elements.SeverityError:
-			errs++
-			fmt.Fprintln(stdout, p.Error())
-		case elements.SeverityWarning:
-			warns++
-			fmt.Fprintln(stdout, "warning: "+p.Error())
-		default:
-			fmt.Fprintln(stdout, "note: "+p.Error())
-		}
-	}
+	errs, warns := printProblems(stdout, probs)
 	fmt.Fprintf(stderr, "%d elements, %d errors, %d warnings\n", app.Snapshot().Len(), errs, warns)
 	if errs > 0 {
 		return exitError(1)
 	}
 	return nil
+}
+
+// printProblems prints one line per problem, warnings and notes marked as
+// such, and counts the errors and warnings.
+func printProblems(w io.Writer, probs elements.Problems) (errs, warns int) {
+	for _, p := range probs {
+		switch p.Severity {
+		case elements.SeverityError:
+			errs++
+			fmt.Fprintln(w, p.Error())
+		case elements.SeverityWarning:
+			warns++
+			fmt.Fprintln(w, "warning: "+p.Error())
+		default:
+			fmt.Fprintln(w, "note: "+p.Error())
+		}
+	}
+	return errs, warns
 }
 
 // hasAppElements says whether the app (its own folder or a folder it
@@ -122,7 +129,7 @@ func publicURLProblems(raw string) elements.Problems {
 }
 
 // elementsSynopsis is the usage of jit elements, exit status included.
-const elementsSynopsis = `elements [--app DIR]
+const elementsSynopsis = `elements [--app DIR] [--apps-dir DIR]
 
 Prints the Meta → Type → instance tree. Broken elements (errors, nothing
 loaded) are listed too, marked broken with their first problem; then the
@@ -131,10 +138,11 @@ exit status is 1, as with validate (which prints every problem).`
 func listElements(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("elements", elementsSynopsis, stderr)
 	dir := fs.String("app", ".", "app folder")
+	appsDir := appsDirFlag(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	app, err := openForInspection(ctx, *dir)
+	app, err := openForInspection(ctx, *dir, *appsDir)
 	if err != nil {
 		return err
 	}

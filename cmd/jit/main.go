@@ -11,6 +11,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"embed"
 	"errors"
@@ -20,6 +21,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/jitwx/jit"
 )
 
 //go:embed all:demoapp
@@ -28,16 +31,18 @@ var demoFS embed.FS
 const usage = `jit: element apps with WeChat login (Official Account, website-app QR)
 
 Usage:
-  jit serve    [--app DIR] [--addr HOST:PORT] [--admin-addr HOST:PORT] [--db DSN] [--public-url URL]
+  jit serve    [--app DIR] [--apps-dir DIR] [--addr HOST:PORT] [--admin-addr HOST:PORT] [--db DSN] [--public-url URL]
                [--dev] [--dev-allow-remote] [--no-reload] [--log-format text|json]
                [--read-timeout D] [--write-timeout D] [--idle-timeout D] [--max-header-bytes N]
-  jit validate [DIR | --app DIR] [--public-url URL]
-  jit elements [--app DIR]
+  jit validate [DIR | --app DIR] [--apps-dir DIR] [--public-url URL]
+  jit elements [--app DIR] [--apps-dir DIR]
   jit new wechat-login NAME --appid wx... [--app DIR]       公众号 login, secret $WECHAT_APP_SECRET
   jit new wechat-web-login NAME --appid wx... [--app DIR]   website-app QR login, secret $WECHAT_WEB_APP_SECRET
 
 With no --app, serve runs the bundled demo app in dev mode, on loopback only
 (--dev-allow-remote to listen elsewhere).
+Parents that app.json extends by appId, [{"appId": "wanyun.BaseApp", "version": "1.0.0"}],
+are found in --apps-dir (default $JIT_APPS_DIR) as wanyun/BaseApp/1.0.0/ or wanyun/BaseApp/.
 Run "jit COMMAND --help" for a command's flags.
 `
 
@@ -113,4 +118,17 @@ func parse(fs *flag.FlagSet, args []string) error {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	return nil
+}
+
+// appsDirEnv names the apps folder when --apps-dir is not given.
+const appsDirEnv = "JIT_APPS_DIR"
+
+// appsDirFlag adds --apps-dir to fset.
+func appsDirFlag(fset *flag.FlagSet) *string {
+	return fset.String("apps-dir", "", "folder of the apps app.json extends by appId, as <org>/<App>/[<version>/] (default $"+appsDirEnv+")")
+}
+
+// withAppsDir is the apps folder option: --apps-dir's value, else $JIT_APPS_DIR.
+func withAppsDir(flagValue string) jit.Option {
+	return jit.WithAppsDir(cmp.Or(flagValue, os.Getenv(appsDirEnv)))
 }

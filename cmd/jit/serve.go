@@ -46,12 +46,13 @@ const (
 	shutdownGrace = 40 * time.Second
 )
 
-const serveSynopsis = "serve [--app DIR] [--addr HOST:PORT] [--admin-addr HOST:PORT] [--db DSN] [--public-url URL] [--trusted-proxies CIDR,...] [--login-rate N] [--dev] [--dev-allow-remote]\n" +
+const serveSynopsis = "serve [--app DIR] [--apps-dir DIR] [--addr HOST:PORT] [--admin-addr HOST:PORT] [--db DSN] [--public-url URL] [--trusted-proxies CIDR,...] [--login-rate N] [--dev] [--dev-allow-remote]\n" +
 	"                 [--no-reload] [--log-format text|json] [--read-timeout D] [--write-timeout D] [--idle-timeout D] [--max-header-bytes N]"
 
 func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fset := newFlags("serve", serveSynopsis, stderr)
 	dir := fset.String("app", "", "app folder (default: the bundled demo app, in dev mode)")
+	appsDir := appsDirFlag(fset)
 	addr := fset.String("addr", "127.0.0.1:8080", "address to listen on")
 	adminAddr := fset.String("admin-addr", "", "serve /healthz, /readyz and /metrics on this address only, not on --addr (default: on --addr)")
 	dsn := fset.String("db", "", "database: a postgres:// URL, or a SQLite file path (default: a SQLite file in the user cache folder)")
@@ -80,6 +81,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logger := slog.New(handler)
 	if lim.write > 0 && lim.write < slowestRoute {
 		logger.Warn("--write-timeout is shorter than the slowest legitimate answers (the QR long poll, up to 25 s; a login callback waiting on WeChat, up to 30 s): those will be cut off", "write_timeout", lim.write)
+	}
+
+	if *public != "" {
+		// The same lines as jit validate --public-url prints.
+		probs := publicURLProblems(*public)
+		printProblems(stdout, probs)
+		if probs.HasErrors() {
+			return exitError(1)
+		}
 	}
 
 	demo := *dir == ""
@@ -117,7 +127,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *loginRate < 0 || *loginBurst < 1 && *loginRate > 0 {
 		return errors.New("--login-rate must be 0 (no limit) or positive, with a --login-burst of at least 1")
 	}
-	opts := []jit.Option{jit.WithLogger(logger), jit.WithLoginRateLimit(*loginRate, *loginBurst)}
+	opts := []jit.Option{jit.WithLogger(logger), jit.WithLoginRateLimit(*loginRate, *loginBurst), withAppsDir(*appsDir)}
 	if *proxies != "" {
 		opts = append(opts, jit.WithTrustedProxies(strings.Split(*proxies, ",")...))
 	}
