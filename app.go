@@ -137,11 +137,18 @@ func open(ctx context.Context, fsys fs.FS, appPath, dir string, optList []Option
 	for _, opt := range optList {
 		opt(&o)
 	}
-	layers, probs, err := runtime.DiscoverLayers(fsys, appPath, dir, runtime.WithAppsDir(o.appsDir))
+	// Run again whenever an app.json changes, so an edited extends applies live.
+	discover := func() ([]runtime.Layer, elements.Problems, error) {
+		layers, probs, err := runtime.DiscoverLayers(fsys, appPath, dir, runtime.WithAppsDir(o.appsDir))
+		if err != nil {
+			return nil, probs, err
+		}
+		return append(layers, runtime.Layer{Name: "builtin", FS: auths.Builtin()}), probs, nil
+	}
+	layers, probs, err := discover()
 	if err != nil {
 		return nil, fmt.Errorf("opening app: %w", err)
 	}
-	layers = append(layers, runtime.Layer{Name: "builtin", FS: auths.Builtin()})
 
 	a := &App{opts: o}
 	// Undo what was opened if a later step fails, as Caddy does on a failed
@@ -164,6 +171,7 @@ func open(ctx context.Context, fsys fs.FS, appPath, dir string, optList []Option
 		runtime.WithHost(elements.NewHost(o.logger, elements.Provide(a.db), elements.Provide(o.httpClient),
 			elements.Provide(a.sealer), elements.Provide(a.metrics.observeUpstream))),
 		runtime.WithLogger(o.logger),
+		runtime.WithDiscover(discover),
 		runtime.WithLookupEnv(a.opts.lookupEnv),
 	}
 	rtOpts = append(rtOpts, a.opts.runtimeOpts...)

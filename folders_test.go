@@ -2,8 +2,10 @@ package jit_test
 
 import (
 	"encoding/json"
+	"errors"
 	"net/http"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -77,5 +79,26 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 			t.Fatalf("timed out waiting for %s", what)
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// An edited extends applies live in an opened app: a parent added to
+// app.json serves its elements without a restart.
+func TestOpenAppliesExtendsLive(t *testing.T) {
+	base := t.TempDir()
+	dir := filepath.Join(base, "app")
+	writeFiles(t, dir, map[string]string{"app.json": `{"title": "子应用"}`})
+	writeFiles(t, filepath.Join(base, "parent"), map[string]string{
+		"auths/loginTypes/ParentLogin/e.json":           `{"title": "父应用登录", "type": "auths.loginTypes.WechatPublicType"}`,
+		"auths/loginTypes/ParentLogin/ParentLogin.json": goodLoginJSON,
+	})
+	app := openBroken(t, dir, jit.WithDebounce(20*time.Millisecond))
+	if _, err := app.GetElement("auths.loginTypes.ParentLogin"); !errors.Is(err, jit.ErrElementNotFound) {
+		t.Fatalf("before: %v", err)
+	}
+	writeFiles(t, dir, map[string]string{"app.json": `{"title": "子应用", "extends": ["../parent"]}`})
+	waitFor(t, "the parent's login element", func() bool { _, err := app.GetElement("auths.loginTypes.ParentLogin"); return err == nil })
+	if code, _, body := serveBroken(t, app.Handler(), "/auths/loginTypes/ParentLogin/login", ""); code != http.StatusFound {
+		t.Errorf("the parent's login route: %d %s", code, body)
 	}
 }

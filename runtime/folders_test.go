@@ -17,6 +17,7 @@ import (
 
 	"github.com/fsnotify/fsnotify"
 
+	"github.com/jitwx/jit/auths"
 	"github.com/jitwx/jit/elements"
 	"github.com/jitwx/jit/runtime"
 )
@@ -469,5 +470,126 @@ func TestCloseDoesNotWaitForAStuckReload(t *testing.T) {
 	}
 	if took := time.Since(start); took > 8*time.Second {
 		t.Errorf("closing took %v", took)
+	}
+}
+
+// openDiscovering opens dir so that an edited extends applies live.
+func openDiscovering(t *testing.T, dir string, logs *syncLog) *watched {
+	t.Helper()
+	discover := func() ([]runtime.Layer, elements.Problems, error) {
+		layers, probs, err := runtime.DiscoverLayers(os.DirFS(dir), ".", dir)
+		if err != nil {
+			return nil, probs, err
+		}
+		return append(layers, builtinLayer()), probs, nil
+	}
+	layers, probs, err := discover()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rt, err := runtime.New(context.Background(), layers, probs, runtime.WithLookupEnv(defaultEnv),
+		runtime.WithLogger(slog.New(slog.NewTextHandler(logs, nil))), runtime.WithDiscover(discover))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { rt.Close() })
+	w := &watched{Runtime: rt, signal: make(chan struct{}, 1)}
+	watcher, err := rt.Watch(context.Background(), runtime.WithDebounce(20*time.Millisecond, 500*time.Millisecond),
+		runtime.WithReloadHook(func(error) {
+			select {
+			case w.signal <- struct{}{}:
+			default:
+			}
+		}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { watcher.Close() })
+	return w
+}
+
+// app.json edits apply live, extends included, with one log line per save
+// that names what changed.
+func TestAppJSONEditsApplyLive(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	app := filepath.Join(base, "app")
+	mustRun(t, "cp", "-r", newApp(t), app)
+	writeFile(t, filepath.Join(base, "parent/demo/things/FromParent/e.json"), `{"type":"demo.things.WidgetType"}`)
+	writeFile(t, filepath.Join(base, "parent/demo/things/FromParent/FromParent.json"), `{"size":7}`)
+	logs := &syncLog{}
+	w := openDiscovering(t, app, logs)
+	defer func() {
+		if t.Failed() {
+			t.Logf("log:\n%s", logs)
+		}
+	}()
+	has := func(name string) func(*runtime.Snapshot) bool {
+		return func(s *runtime.Snapshot) bool { _, ok := s.Get(name); return ok }
+	}
+	waitLog := func(line string) {
+		t.Helper()
+		deadline := time.Now().Add(waitTimeout)
+		for !strings.Contains(logs.String(), line) {
+			if time.Now().After(deadline) {
+				t.Fatalf("no log line %s; log:\n%s", line, logs)
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+
+	writeAtomic(t, filepath.Join(app, "app.json"), `{"title":"reload test","extends":["../parent"]}`)
+	w.eventually(t, "the parent's element", sizeIs("demo.things.FromParent", 7))
+	waitLog(`msg="app.json changed" file=app.json keys=[extends] layers="[app ../parent builtin]"`)
+	red := widgetIn(w.Snapshot(), "demo.things.Red")
+
+	// The new parent is watched.
+	writeFile(t, filepath.Join(base, "parent/demo/things/FromParent/FromParent.json"), `{"size":8}`)
+	w.eventually(t, "an edit in the parent", sizeIs("demo.things.FromParent", 8))
+
+	// A title edit is one line, and rebuilds nothing.
+	writeAtomic(t, filepath.Join(app, "app.json"), `{"title":"renamed","extends":["../parent"]}`)
+	waitLog(`msg="app.json changed" file=app.json keys=[title]` + "\n")
+	if widgetIn(w.Snapshot(), "demo.things.Red") != red {
+		t.Error("a title edit rebuilt an element")
+	}
+
+	// A syntax error is reported with its place; the parents stay.
+	writeAtomic(t, filepath.Join(app, "app.json"), `{"title":"renamed","extends":["../parent"],}`)
+	w.eventually(t, "the syntax error", func(s *runtime.Snapshot) bool {
+		return slices.ContainsFunc(problemLines(s.Problems()), func(l string) bool {
+			return strings.HasPrefix(l, "error app.json: not valid JSON: line 1, column 44")
+		})
+	})
+	if !has("demo.things.FromParent")(w.Snapshot()) {
+		t.Error("a broken app.json dropped the parent")
+	}
+
+	// A cycle keeps the parents loaded before and says why.
+	writeFile(t, filepath.Join(base, "parent/app.json"), `{"extends":["../app"]}`)
+	writeAtomic(t, filepath.Join(app, "app.json"), `{"title":"renamed","extends":["../parent"]}`)
+	w.eventually(t, "the cycle reported", func(s *runtime.Snapshot) bool {
+		return slices.ContainsFunc(problemLines(s.Problems()), func(l string) bool {
+			return strings.Contains(l, "apps extend each other in a cycle")
+		})
+	})
+	os.Remove(filepath.Join(base, "parent/app.json"))
+
+	writeAtomic(t, filepath.Join(app, "app.json"), `{"title":"renamed"}`)
+	w.eventually(t, "the parent's element gone", func(s *runtime.Snapshot) bool { return !has("demo.things.FromParent")(s) })
+	w.eventually(t, "no problems", noProblems)
+	if n := strings.Count(logs.String(), `msg="app.json changed" file=app.json`); n != 5 {
+		t.Errorf("%d app.json log lines for 5 saves:\n%s", n, logs)
+	}
+}
+
+func builtinLayer() runtime.Layer { return runtime.Layer{Name: "builtin", FS: auths.Builtin()} }
+
+// writeAtomic saves a file the way editors do: a new file renamed over it.
+func writeAtomic(t *testing.T, name, body string) {
+	t.Helper()
+	writeFile(t, name+".tmp~", body)
+	if err := os.Rename(name+".tmp~", name); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"slices"
 	"sort"
 
+	"github.com/tidwall/gjson"
+
 	"github.com/jitwx/jit/elements"
 )
 
@@ -126,9 +128,13 @@ func (rt *Runtime) relevant(ls *layerState, p string) bool {
 	return n != nil && (n.def != nil || n.probs != nil) || isElementDir(ls.FS, dir)
 }
 
-// reloadAppFile re-reads a layer's app.json: a changed ignore list
-// re-reads the whole layer.
+// reloadAppFile re-reads a layer's app.json and applies what changed: a
+// new ignore list re-reads the layer, new extends re-discover the layers.
+// One log line per save names the keys that changed.
 func (rt *Runtime) reloadAppFile(ls *layerState, dirty map[string]bool) {
+	raw, _ := elements.ReadFile(ls.FS, AppFile)
+	changed := changedKeys(ls.appJSON, raw)
+	ls.appJSON = raw
 	rules, probs := readRules(ls.Layer)
 	if !sameProblems(ls.appProbs, probs) {
 		ls.appProbs = probs
@@ -136,9 +142,118 @@ func (rt *Runtime) reloadAppFile(ls *layerState, dirty map[string]bool) {
 	}
 	if !slices.Equal(rules.ignore, ls.rules.ignore) {
 		ls.rules = rules
-		rt.opts.logger.Info("app.json changed: ignore list applied", "layer", ls.Name, "ignore", rules.ignore)
 		rt.rescan(ls, "", dirty)
 	}
+	if len(changed) == 0 {
+		return
+	}
+	attrs := []any{"file", elements.DisplayPath(ls.Name, AppFile), "keys", changed}
+	if slices.Contains(changed, "extends") || slices.Contains(changed, "(file)") {
+		switch names, applied := rt.rediscover(dirty); {
+		case !applied:
+			attrs = append(attrs, "extends", "not applied: the app's app.json files have errors; keeping the parents loaded before")
+		case names != nil:
+			attrs = append(attrs, "layers", names)
+		}
+	}
+	rt.opts.logger.Info("app.json changed", attrs...)
+}
+
+// changedKeys lists the top-level keys whose values differ between two
+// versions of a JSON object; "(file)" stands for the file as a whole when
+// either version is missing, not valid JSON or not an object.
+func changedKeys(before, after []byte) []string {
+	if bytes.Equal(before, after) {
+		return nil
+	}
+	b, a := gjson.ParseBytes(before), gjson.ParseBytes(after)
+	if !gjson.ValidBytes(before) || !gjson.ValidBytes(after) || !b.IsObject() || !a.IsObject() {
+		return []string{"(file)"}
+	}
+	var out []string
+	seen := map[string]bool{}
+	diff := func(x, y gjson.Result) {
+		x.ForEach(func(k, v gjson.Result) bool {
+			if key := k.String(); !seen[key] {
+				seen[key] = true
+				if w := y.Get(gjson.Escape(key)); !w.Exists() || w.Raw != v.Raw {
+					out = append(out, key)
+				}
+			}
+			return true
+		})
+	}
+	diff(b, a)
+	diff(a, b)
+	sort.Strings(out)
+	return out
+}
+
+// rediscover re-reads the extends chain and swaps in the new layers: a
+// layer still present keeps its state, a new one is read, and only the
+// names whose winning definition changed are rebuilt. If the chain has
+// errors (a syntax error, a missing parent, a cycle), the layers stay as
+// they are and the problems say why. It returns the new layers' names, nil
+// when they did not change.
+func (rt *Runtime) rediscover(dirty map[string]bool) (names []string, applied bool) {
+	if rt.opts.discover == nil {
+		return nil, false
+	}
+	layers, probs, err := rt.opts.discover()
+	if err != nil {
+		probs = append(probs, elements.Errorf(elements.DisplayPath(rt.layers[0].Name, AppFile), "extends", "%v; keeping the parents loaded before", err))
+	}
+	if !sameProblems(rt.baseProbs, probs) {
+		rt.baseProbs = probs
+		rt.probsChanged = true
+	}
+	if err != nil || probs.HasErrors() {
+		// As with an element: only a valid app.json is applied.
+		return nil, false
+	}
+	if sameLayers(rt.layers, layers) {
+		return nil, true
+	}
+	winners := func() map[string]*elements.Definition {
+		out := map[string]*elements.Definition{}
+		for _, ls := range rt.layers {
+			for name := range ls.byName {
+				if _, ok := out[name]; !ok {
+					out[name], _ = rt.effective(name)
+				}
+			}
+		}
+		return out
+	}
+	before := winners()
+	old := map[string]*layerState{}
+	for _, ls := range rt.layers {
+		old[layerKey(ls.Layer)] = ls
+	}
+	next := make([]*layerState, 0, len(layers))
+	for _, l := range layers {
+		ls := old[layerKey(l)]
+		if ls == nil {
+			ls = newLayerState(l)
+		}
+		next = append(next, ls)
+		names = append(names, l.Name)
+	}
+	rt.layers = next
+	rt.setLayers()
+	after := winners()
+	for name, d := range after {
+		if before[name] != d {
+			dirty[name] = true
+		}
+	}
+	for name := range before {
+		if _, ok := after[name]; !ok {
+			dirty[name] = true
+		}
+	}
+	rt.probsChanged = true
+	return names, true
 }
 
 // rescan re-reads the element folder that contains p (or, when p is not
@@ -387,3 +502,19 @@ func erroneous(ps elements.Problems) map[string]bool {
 	}
 	return out
 }
+
+func sameLayers(a []*layerState, b []Layer) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if layerKey(a[i].Layer) != layerKey(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+// layerKey identifies a layer across discoveries: by its folder on disk, or
+// by name for the built-in and in-memory trees, which never change.
+func layerKey(l Layer) string { return l.Name + "\x00" + l.Dir }

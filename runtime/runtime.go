@@ -8,6 +8,8 @@ import (
 	"maps"
 	"os"
 	"path"
+	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -26,6 +28,7 @@ type options struct {
 	lookupEnv func(string) (string, bool)
 	patches   []Patch
 	logger    *slog.Logger
+	discover  func() ([]Layer, elements.Problems, error)
 }
 
 // Patch overrides config values of every instance whose Type chain includes
@@ -50,6 +53,13 @@ func WithLookupEnv(f func(string) (string, bool)) Option {
 
 // WithPatch adds a config override; see Patch.
 func WithPatch(p Patch) Option { return func(o *options) { o.patches = append(o.patches, p) } }
+
+// WithDiscover sets how the layers are found again when an app.json
+// changes, so that an edited "extends" applies live; see DiscoverLayers.
+// Without it, extends edits need a restart.
+func WithDiscover(f func() ([]Layer, elements.Problems, error)) Option {
+	return func(o *options) { o.discover = f }
+}
 
 // WithLogger sets the logger for reload outcomes.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
@@ -80,7 +90,9 @@ type Runtime struct {
 	base    map[string]*Entry // shared with snapshots: never mutated after publish
 	overlay map[string]*Entry
 	cur     atomic.Pointer[Snapshot]
-	closed  bool
+	// layerList is rt.layers for readers that must not wait for a reload.
+	layerList atomic.Pointer[[]Layer]
+	closed    bool
 }
 
 type layerState struct {
@@ -88,6 +100,7 @@ type layerState struct {
 	rules    folderRules
 	appProbs elements.Problems // findings about its app.json's own keys
 	missing  bool              // the folder is gone; its last good elements serve
+	appJSON  []byte            // its app.json as last read, to log what an edit changed
 	root     *node
 	byName   map[string]*node // element folders only
 	broken   map[string]elements.Problems
@@ -124,14 +137,13 @@ func New(ctx context.Context, layers []Layer, baseProbs elements.Problems, opts 
 	}
 	dirty := map[string]bool{}
 	for _, l := range layers {
-		ls := &layerState{Layer: l, root: &node{}, byName: map[string]*node{}, broken: map[string]elements.Problems{}}
-		ls.rules, ls.appProbs = readRules(l)
+		ls := newLayerState(l)
 		rt.layers = append(rt.layers, ls)
-		for _, s := range scanTree(l, ls.rules, "", nil) {
-			ls.put(s)
-			dirty[elements.FullNameOf(s.dir)] = true
+		for name := range ls.byName {
+			dirty[name] = true
 		}
 	}
+	rt.setLayers()
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	if err := rt.apply(ctx, dirty); err != nil {
@@ -143,13 +155,16 @@ func New(ctx context.Context, layers []Layer, baseProbs elements.Problems, opts 
 // Snapshot returns the current immutable view. It never blocks.
 func (rt *Runtime) Snapshot() *Snapshot { return rt.cur.Load() }
 
-// Layers returns the layers in lookup order.
-func (rt *Runtime) Layers() []Layer {
+// Layers returns the layers in lookup order. It never blocks.
+func (rt *Runtime) Layers() []Layer { return slices.Clone(*rt.layerList.Load()) }
+
+// setLayers publishes the layer list to Layers' readers.
+func (rt *Runtime) setLayers() {
 	out := make([]Layer, len(rt.layers))
 	for i, l := range rt.layers {
 		out[i] = l.Layer
 	}
-	return out
+	rt.layerList.Store(&out)
 }
 
 // Close cleans up every built element. The last snapshot stays readable.
@@ -182,11 +197,24 @@ const closeWait = 3 * time.Second
 // longer than it waits; the elements are then left as they are.
 var ErrReloadStuck = errors.New("a reload is still running; elements not cleaned up")
 
-// rulesOf returns the folder rules of a layer.
-func (rt *Runtime) rulesOf(i int) folderRules {
+// layerAt returns a layer and its folder rules.
+func (rt *Runtime) layerAt(i int) (Layer, folderRules) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	return rt.layers[i].rules
+	return rt.layers[i].Layer, rt.layers[i].rules
+}
+
+// diskLayers maps the cleaned folder of each on-disk layer to its index.
+func (rt *Runtime) diskLayers() map[string]int {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	out := map[string]int{}
+	for i, l := range rt.layers {
+		if l.Dir != "" {
+			out[filepath.Clean(l.Dir)] = i
+		}
+	}
+	return out
 }
 
 func cleanupAll(objs []any) error {
@@ -199,6 +227,17 @@ func cleanupAll(objs []any) error {
 		}
 	}
 	return first
+}
+
+// newLayerState reads a layer: its app.json and every element folder.
+func newLayerState(l Layer) *layerState {
+	ls := &layerState{Layer: l, root: &node{}, byName: map[string]*node{}, broken: map[string]elements.Problems{}}
+	ls.appJSON, _ = elements.ReadFile(l.FS, AppFile)
+	ls.rules, ls.appProbs = readRules(l)
+	for _, s := range scanTree(l, ls.rules, "", nil) {
+		ls.put(s)
+	}
+	return ls
 }
 
 // put stores one scanned folder in the tree. A broken read keeps the

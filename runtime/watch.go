@@ -83,18 +83,7 @@ func (rt *Runtime) Watch(ctx context.Context, opts ...WatchOption) (*Watcher, er
 		return nil, err
 	}
 	w := &Watcher{rt: rt, fsw: fsw, opts: o, done: make(chan struct{}), roots: map[string]int{}, polled: map[string]uint64{}}
-	for i, l := range rt.layers {
-		if l.Dir == "" {
-			continue
-		}
-		root := filepath.Clean(l.Dir)
-		w.roots[root] = i
-		if err := fsw.Add(filepath.Dir(root)); err != nil {
-			rt.opts.logger.Warn("cannot watch the folder holding the app; a replaced app folder will not be noticed",
-				"folder", filepath.Dir(root), "error", err)
-		}
-		w.addTree(i, root)
-	}
+	w.syncRoots()
 	ctx, w.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	go w.loop(ctx)
 	return w, nil
@@ -117,12 +106,34 @@ func (w *Watcher) Close() error {
 	return err
 }
 
+// syncRoots watches the on-disk layers the runtime has now (they change
+// when an edited app.json extends other parents) and forgets the others.
+// A layer folder's parent is watched too, to see the folder replaced.
+func (w *Watcher) syncRoots() {
+	now := w.rt.diskLayers()
+	for root := range w.roots {
+		if _, ok := now[root]; !ok {
+			w.unwatchTree(root)
+		}
+	}
+	for root, i := range now {
+		if _, ok := w.roots[root]; ok {
+			continue
+		}
+		if err := w.fsw.Add(filepath.Dir(root)); err != nil {
+			w.rt.opts.logger.Warn("cannot watch the folder holding the app; a replaced app folder will not be noticed",
+				"folder", filepath.Dir(root), "error", err)
+		}
+		w.addTree(i, root)
+	}
+	w.roots = now
+}
+
 // addTree watches dir and the folders below it that a scan reads. A
 // folder that cannot get a watch is polled instead.
 func (w *Watcher) addTree(layer int, dir string) {
-	root := filepath.Clean(w.rt.layers[layer].Dir)
-	rules := w.rt.rulesOf(layer)
-	fsys := w.rt.layers[layer].FS
+	l, rules := w.rt.layerAt(layer)
+	root, fsys := filepath.Clean(l.Dir), l.FS
 	// The trailing separator makes WalkDir follow a symlinked app folder
 	// (current -> release-2) while the names stay under the link.
 	_ = filepath.WalkDir(dir+string(filepath.Separator), func(p string, d fs.DirEntry, err error) error {
@@ -209,13 +220,14 @@ func (w *Watcher) loop(ctx context.Context) {
 		clear(pending)
 		quiet, deadline = nil, nil
 		ran, err := w.rt.reload(ctx, changes)
-		for _, c := range changes {
-			if c.Path == AppFile {
-				// The ignore list may have changed: watch what is read now.
-				root := filepath.Clean(w.rt.layers[c.Layer].Dir)
+		if slices.ContainsFunc(changes, func(c Change) bool { return c.Path == AppFile }) {
+			// The layers or an ignore list may have changed: watch what
+			// is read now.
+			for root, i := range w.roots {
 				w.unwatchTree(root)
-				w.addTree(c.Layer, root)
+				w.addTree(i, root)
 			}
+			w.syncRoots()
 		}
 		if ran && w.opts.onReload != nil {
 			w.opts.onReload(err)
