@@ -7,3 +7,6 @@ import "github.com/fsnotify/fsnotify"
 func WithAddWatch(f func(w *fsnotify.Watcher, dir string) error) WatchOption {
 	return func(o *watchOptions) { o.addWatch = f }
 }
+
+// WatchList lists the folders with an inotify watch.
+func (w *Watcher) WatchList() []string { return w.fsw.WatchList() }

@@ -593,3 +593,33 @@ func writeAtomic(t *testing.T, name, body string) {
 		t.Fatal(err)
 	}
 }
+
+// Skipped folders are not watched: an export's node_modules alone can
+// hold tens of thousands of folders, each of which would cost a watch.
+func TestSkippedFoldersAreNotWatched(t *testing.T) {
+	t.Parallel()
+	dir := newApp(t)
+	writeFile(t, filepath.Join(dir, "app.json"), `{"ignore":["drafts"]}`)
+	for name, body := range exportClutter {
+		writeFile(t, filepath.Join(dir, name), body)
+	}
+	writeFile(t, filepath.Join(dir, "drafts/X/e.json"), `{}`)
+	writeFile(t, filepath.Join(dir, "public/css/site.css"), `body{}`)
+	rt := open(t, dir)
+	w, err := rt.Watch(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	var watched []string
+	for _, p := range w.WatchList() {
+		if rel, err := filepath.Rel(dir, p); err == nil && !strings.HasPrefix(rel, "..") {
+			watched = append(watched, filepath.ToSlash(rel))
+		}
+	}
+	slices.Sort(watched)
+	want := []string{".", "demo", "demo/things", "demo/things/Meta", "demo/things/Red", "demo/things/WidgetType", "models"}
+	if !slices.Equal(watched, want) {
+		t.Errorf("watched %q\nwant    %q", watched, want)
+	}
+}

@@ -24,7 +24,7 @@ func openForInspection(ctx context.Context, dir, appsDir string) (*jit.App, erro
 }
 
 func validate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	fs := newFlags("validate", "validate [DIR | --app DIR] [--apps-dir DIR] [--public-url URL]", stderr)
+	fs := newFlags("validate", "validate [DIR | --app DIR] [--apps-dir DIR] [--public-url URL]\n\n"+validateHelp, stderr)
 	dir := fs.String("app", ".", "app folder (or give it as the argument)")
 	appsDir := appsDirFlag(fs)
 	public := fs.String("public-url", "", "the URL the app will be served at, checked against what WeChat accepts")
@@ -270,3 +270,17 @@ func describe(e *runtime.Entry) string {
 	}
 	return s
 }
+
+// validateHelp says what validate reads and checks.
+const validateHelp = `Loads the app as serve would, without a database, and prints every problem
+as "severity file: field: message" (line and column for JSON syntax). Exit 1
+when there is an error or the folder holds no elements.
+
+Read: every folder with an e.json, except node_modules, dist, appData,
+commons, test, __pycache__, dot-folders, public/ at the root, frontend/ and
+backend/ inside an element, and app.json "ignore" (names or path globs).
+Checked: JSON syntax and depth, folder names, e.json keys and fullName, the
+config file (frontBundleEntry inside the folder, a config copied from another
+element), each Type's config schema with "did you mean", {{VAR}} values
+(never quoted), extends (folder paths or {"appId","version"} in --apps-dir),
+symlink loops and file kinds, and with --public-url what WeChat accepts.`
