@@ -25,27 +25,7 @@ import (
 // openWatchedWith is openWatched with a log to read and extra options.
 func openWatchedWith(t *testing.T, dir string, logs *syncLog, opts ...runtime.WatchOption) *watched {
 	t.Helper()
-	rt := open(t, dir, runtime.WithLogger(slog.New(slog.NewTextHandler(logs, nil))))
-	w := &watched{Runtime: rt, signal: make(chan struct{}, 1)}
-	opts = append([]runtime.WatchOption{
-		runtime.WithDebounce(20*time.Millisecond, 500*time.Millisecond),
-		runtime.WithReloadHook(func(err error) {
-			if err != nil {
-				t.Errorf("reload: %v", err)
-			}
-			w.reloads.Add(1)
-			select {
-			case w.signal <- struct{}{}:
-			default:
-			}
-		}),
-	}, opts...)
-	watcher, err := rt.Watch(context.Background(), opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { watcher.Close() })
-	return w
+	return watch(t, open(t, dir, runtime.WithLogger(slog.New(slog.NewTextHandler(logs, nil)))), opts...)
 }
 
 // registryLines sums up a snapshot the way a person would compare two:
@@ -493,19 +473,7 @@ func openDiscovering(t *testing.T, dir string, logs *syncLog) *watched {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rt.Close() })
-	w := &watched{Runtime: rt, signal: make(chan struct{}, 1)}
-	watcher, err := rt.Watch(context.Background(), runtime.WithDebounce(20*time.Millisecond, 500*time.Millisecond),
-		runtime.WithReloadHook(func(error) {
-			select {
-			case w.signal <- struct{}{}:
-			default:
-			}
-		}))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { watcher.Close() })
-	return w
+	return watch(t, rt)
 }
 
 // app.json edits apply live, extends included, with one log line per save

@@ -43,9 +43,14 @@ type watched struct {
 
 func openWatched(t *testing.T, dir string) *watched {
 	t.Helper()
-	rt := open(t, dir)
+	return watch(t, open(t, dir))
+}
+
+// watch starts a watcher on rt that counts its reloads.
+func watch(t *testing.T, rt *runtime.Runtime, opts ...runtime.WatchOption) *watched {
+	t.Helper()
 	w := &watched{Runtime: rt, signal: make(chan struct{}, 1)}
-	watcher, err := rt.Watch(context.Background(),
+	opts = append([]runtime.WatchOption{
 		runtime.WithDebounce(20*time.Millisecond, 500*time.Millisecond),
 		runtime.WithReloadHook(func(err error) {
 			if err != nil {
@@ -56,7 +61,9 @@ func openWatched(t *testing.T, dir string) *watched {
 			case w.signal <- struct{}{}:
 			default:
 			}
-		}))
+		}),
+	}, opts...)
+	watcher, err := rt.Watch(context.Background(), opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
