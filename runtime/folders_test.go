@@ -192,14 +192,19 @@ func TestAppIgnoreList(t *testing.T) {
 func TestRandomEditsMatchFreshLoad(t *testing.T) {
 	t.Parallel()
 	seed := uint64(time.Now().UnixNano())
-	t.Logf("seed %d", seed)
+	if s := os.Getenv("JIT_TEST_SEED"); s != "" { // to replay a failure
+		fmt.Sscan(s, &seed)
+	}
+	t.Logf("seed %d (JIT_TEST_SEED replays it)", seed)
 	r := rand.New(rand.NewPCG(seed, 7))
 	dir := newApp(t)
 	w := openWatchedWith(t, dir, &syncLog{})
+	var did []string // what the ops did, shown when a round fails
 	folders := []string{"demo/things/A", "demo/things/B", "demo/more/C", "x/D", "x/D/sub/E", "node_modules/p/F", "dist/G", "models/H", "demo/things/A/frontend/I"}
 	ops := []func(){
 		func() { // a new or rewritten element
 			f := folders[r.IntN(len(folders))]
+			did = append(did, "write element "+f)
 			writeFile(t, filepath.Join(dir, f, "e.json"), `{"title":"x","type":"demo.things.WidgetType"}`)
 			writeFile(t, filepath.Join(dir, f, filepath.Base(f)+".json"), fmt.Sprintf(`{"size":%d}`, r.IntN(9)+1))
 		},
@@ -210,14 +215,24 @@ func TestRandomEditsMatchFreshLoad(t *testing.T) {
 				body = `{"size":`
 			}
 			if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+				did = append(did, "write config "+f+" "+body)
 				writeFile(t, filepath.Join(dir, f, filepath.Base(f)+".json"), body)
 			}
 		},
-		func() { os.RemoveAll(filepath.Join(dir, folders[r.IntN(len(folders))])) },
-		func() { os.Remove(filepath.Join(dir, folders[r.IntN(len(folders))], "e.json")) },
+		func() {
+			f := folders[r.IntN(len(folders))]
+			did = append(did, "rm -rf "+f)
+			os.RemoveAll(filepath.Join(dir, f))
+		},
+		func() {
+			f := folders[r.IntN(len(folders))]
+			did = append(did, "rm "+f+"/e.json")
+			os.Remove(filepath.Join(dir, f, "e.json"))
+		},
 		func() { // a folder renamed
 			from, to := folders[r.IntN(len(folders))], folders[r.IntN(len(folders))]
 			if _, err := os.Stat(filepath.Join(dir, to)); err != nil && from != to && !strings.HasPrefix(to, from+"/") {
+				did = append(did, "mv "+from+" "+to)
 				os.MkdirAll(filepath.Dir(filepath.Join(dir, to)), 0o755)
 				os.Rename(filepath.Join(dir, from), filepath.Join(dir, to))
 			}
@@ -231,6 +246,7 @@ func TestRandomEditsMatchFreshLoad(t *testing.T) {
 		},
 		func() { // the ignore list
 			ignore := []string{`[]`, `["x"]`, `["demo/more"]`}[r.IntN(3)]
+			did = append(did, "ignore "+ignore)
 			writeFile(t, filepath.Join(dir, "app.json"), `{"title":"t","ignore":`+ignore+`}`)
 		},
 	}
@@ -238,10 +254,19 @@ func TestRandomEditsMatchFreshLoad(t *testing.T) {
 		for range 8 + r.IntN(8) {
 			ops[r.IntN(len(ops))]()
 			if r.IntN(3) == 0 {
-				time.Sleep(time.Duration(r.IntN(40)) * time.Millisecond) // sometimes within a debounce, sometimes not
+				pause := time.Duration(r.IntN(40)) * time.Millisecond // sometimes within a debounce, sometimes not
+				did = append(did, fmt.Sprint("sleep ", pause))
+				time.Sleep(pause)
 			}
 		}
-		t.Run(fmt.Sprint("round ", round), func(t *testing.T) { sameAsFreshLoad(t, w, dir) })
+		t.Run(fmt.Sprint("round ", round), func(t *testing.T) {
+			defer func() {
+				if t.Failed() {
+					t.Logf("edits so far:\n%s", strings.Join(did, "\n"))
+				}
+			}()
+			sameAsFreshLoad(t, w, dir)
+		})
 	}
 }
 

@@ -222,12 +222,16 @@ func (w *Watcher) loop(ctx context.Context) {
 		ran, err := w.rt.reload(ctx, changes)
 		if slices.ContainsFunc(changes, func(c Change) bool { return c.Path == AppFile }) {
 			// The layers or an ignore list may have changed: watch what
-			// is read now.
+			// is read now, then read it all once more, since what changed
+			// before its watch was in place sent no event.
 			for root, i := range w.roots {
 				w.unwatchTree(root)
 				w.addTree(i, root)
 			}
 			w.syncRoots()
+			for _, i := range w.roots {
+				add(Change{Layer: i, Path: ""})
+			}
 		}
 		if ran && w.opts.onReload != nil {
 			w.opts.onReload(err)
