@@ -616,3 +616,26 @@ func TestSkippedFoldersAreNotWatched(t *testing.T) {
 		t.Errorf("watched %q\nwant    %q", watched, want)
 	}
 }
+
+// Edits inside a symlinked folder apply, as the scan follows such links;
+// a link back up the tree is not followed round and round.
+func TestSymlinkedFolderIsWatched(t *testing.T) {
+	t.Parallel()
+	dir := newApp(t)
+	shared := t.TempDir()
+	writeFile(t, filepath.Join(shared, "Linked/e.json"), `{"type":"demo.things.WidgetType"}`)
+	writeFile(t, filepath.Join(shared, "Linked/Linked.json"), `{"size":1}`)
+	if err := os.Symlink(shared, filepath.Join(dir, "shared")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("..", filepath.Join(shared, "loop")); err != nil {
+		t.Fatal(err)
+	}
+	w := openWatchedWith(t, dir, &syncLog{})
+	if got := widgetIn(w.Snapshot(), "shared.Linked"); got == nil || got.Size != 1 {
+		t.Fatalf("shared.Linked = %+v", got)
+	}
+	writeFile(t, filepath.Join(shared, "Linked/Linked.json"), `{"size":2}`)
+	w.eventually(t, "an edit through the link", sizeIs("shared.Linked", 2))
+	sameAsFreshLoad(t, w, dir)
+}

@@ -142,6 +142,10 @@ func (s *scanner) walk(dir, real string) {
 				continue // dangling or removed meanwhile, as isDir would say
 			}
 			childReal = r
+		}
+		// Below a followed link a plain folder can be an ancestor or a
+		// folder of the layer too: the same rules apply to it.
+		if childReal != filepath.Join(s.rootDir, filepath.FromSlash(child)) {
 			if p := s.linked(child, childReal); p != nil {
 				s.fail(child, p)
 				continue

@@ -8,6 +8,7 @@ import (
 	"io/fs"
 	"maps"
 	"os"
+	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -129,33 +130,84 @@ func (w *Watcher) syncRoots() {
 	w.roots = now
 }
 
-// addTree watches dir and the folders below it that a scan reads. A
-// folder that cannot get a watch is polled instead.
+// addTree watches dir and the folders below it that a scan reads, through
+// symlinked folders as the scan does. A folder that cannot get a watch is
+// polled instead.
 func (w *Watcher) addTree(layer int, dir string) {
 	l, rules := w.rt.layerAt(layer)
-	root, fsys := filepath.Clean(l.Dir), l.FS
-	// The trailing separator makes WalkDir follow a symlinked app folder
+	t := &treeWatch{w: w, root: filepath.Clean(l.Dir), fsys: l.FS, rules: rules, seen: map[string]bool{}}
+	t.walk(filepath.Clean(dir))
+}
+
+type treeWatch struct {
+	w     *Watcher
+	root  string
+	fsys  fs.FS
+	rules folderRules
+	seen  map[string]bool // real folders watched, so a symlink loop ends
+}
+
+func (t *treeWatch) walk(dir string) {
+	real, err := filepath.EvalSymlinks(dir)
+	if err != nil || t.seen[real] {
+		return // removed, or a loop: the scan reports it
+	}
+	t.seen[real] = true
+	// The trailing separator makes WalkDir follow a symlinked folder
 	// (current -> release-2) while the names stay under the link.
 	_ = filepath.WalkDir(dir+string(filepath.Separator), func(p string, d fs.DirEntry, err error) error {
 		p = filepath.Clean(p)
-		if err != nil || !d.IsDir() && p != dir {
+		if err != nil {
 			return nil // removed while we walked, or unreadable: the scan reports it
 		}
-		if p != root {
-			rel := filepath.ToSlash(strings.TrimPrefix(p, root+string(filepath.Separator)))
-			parent := filepath.ToSlash(filepath.Dir(rel))
-			if parent == "." {
-				parent = ""
+		if p != dir {
+			// A folder reached under two names has one inotify watch,
+			// whose events carry one name: the first one walked.
+			pReal := filepath.Join(real, strings.TrimPrefix(p, dir))
+			if t.seen[pReal] {
+				if d.IsDir() {
+					return filepath.SkipDir
+				}
+				return nil
 			}
-			if rules.skips(rel, parent != "" && isElementDir(fsys, parent)) {
+			link := d.Type()&fs.ModeSymlink != 0
+			if link {
+				if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
+					return nil
+				}
+			} else if !d.IsDir() {
+				return nil
+			}
+			if t.skips(p) {
+				if link {
+					return nil // SkipDir on a file entry would skip its siblings
+				}
 				return filepath.SkipDir
 			}
+			if link {
+				t.walk(p)
+				return nil
+			}
+			t.seen[pReal] = true
 		}
-		if err := w.opts.addWatch(w.fsw, p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			w.poll(p, err)
+		if err := t.w.opts.addWatch(t.w.fsw, p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			t.w.poll(p, err)
 		}
 		return nil
 	})
+}
+
+// skips asks the scan's rules about a folder below the layer root.
+func (t *treeWatch) skips(p string) bool {
+	if p == t.root {
+		return false
+	}
+	rel := filepath.ToSlash(strings.TrimPrefix(p, t.root+string(filepath.Separator)))
+	parent := path.Dir(rel)
+	if parent == "." {
+		parent = ""
+	}
+	return t.rules.skips(rel, parent != "" && isElementDir(t.fsys, parent))
 }
 
 // poll puts a folder that could not get a watch on the polling list.
