@@ -88,6 +88,14 @@ func (rt *Runtime) buildInstance(ctx context.Context, e *Entry, r *resolution) (
 			probs = append(probs, vp)
 		}
 	}
+	if d.ConfigFile == "" {
+		// The file named is where the config belongs, not one that exists.
+		for _, p := range probs {
+			if p.File == file && p.Msg == "required" {
+				p.Msg = "required (this file does not exist yet)"
+			}
+		}
+	}
 	probs = tag(probs, d.FullName)
 	if probs.HasErrors() {
 		return nil, probs

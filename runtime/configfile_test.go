@@ -8,7 +8,8 @@ import (
 
 // TestConfigCopiedFromAnotherElement: an element folder holding another
 // element's config file (ThirdWidget/MyWidget.json) hears that the file is
-// not read and which file is, and the "required" error names that file.
+// not read and which file is, and the "required" error names that file
+// and says it does not exist yet.
 func TestConfigCopiedFromAnotherElement(t *testing.T) {
 	t.Parallel()
 	dir := t.TempDir()
@@ -16,7 +17,7 @@ func TestConfigCopiedFromAnotherElement(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "things", "ThirdWidget", "MyWidget.json"), `{"size":1}`)
 	got := problemLines(open(t, dir).Snapshot().Problems())
 	want := []string{
-		"error things/ThirdWidget/ThirdWidget.json: size: required",
+		"error things/ThirdWidget/ThirdWidget.json: size: required (this file does not exist yet)",
 		"warning things/ThirdWidget/MyWidget.json: not read: the business config file of this element is ThirdWidget.json (rename MyWidget.json to ThirdWidget.json?)",
 	}
 	slices.Sort(got)
