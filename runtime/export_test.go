@@ -10,3 +10,9 @@ func WithAddWatch(f func(w *fsnotify.Watcher, dir string) error) WatchOption {
 
 // WatchList lists the folders with an inotify watch.
 func (w *Watcher) WatchList() []string { return w.fsw.WatchList() }
+
+// WithNewWatcher replaces fsnotify.NewWatcher, so a test can run out of
+// inotify instances.
+func WithNewWatcher(f func() (*fsnotify.Watcher, error)) WatchOption {
+	return func(o *watchOptions) { o.newWatcher = f }
+}

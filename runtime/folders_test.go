@@ -639,3 +639,28 @@ func TestSymlinkedFolderIsWatched(t *testing.T) {
 	w.eventually(t, "an edit through the link", sizeIs("shared.Linked", 2))
 	sameAsFreshLoad(t, w, dir)
 }
+
+// Out of inotify instances, the watcher polls every folder, warns once,
+// and still follows edits and a replaced app folder.
+func TestNoInotifyPollsEverything(t *testing.T) {
+	t.Parallel()
+	app := filepath.Join(t.TempDir(), "app")
+	mustRun(t, "cp", "-r", newApp(t), app)
+	logs := &syncLog{}
+	w := openWatchedWith(t, app, logs, runtime.WithPollInterval(50*time.Millisecond),
+		runtime.WithNewWatcher(func() (*fsnotify.Watcher, error) { return nil, errors.New("too many open files") }))
+	writeFile(t, filepath.Join(app, "demo/things/Red/Red.json"), `{"size":2,"label":"polled"}`)
+	w.eventually(t, "an edit seen by polling", sizeIs("demo.things.Red", 2))
+	writeFile(t, filepath.Join(app, "demo/things/New/e.json"), `{"type":"demo.things.WidgetType"}`)
+	writeFile(t, filepath.Join(app, "demo/things/New/New.json"), `{"size":4}`)
+	w.eventually(t, "a new element seen by polling", sizeIs("demo.things.New", 4))
+	mustRun(t, "mv", app, app+".old")
+	w.eventually(t, "the folder reported missing", func(s *runtime.Snapshot) bool { return len(s.MissingFolders()) == 1 })
+	mustRun(t, "cp", "-r", app+".old", app)
+	writeFile(t, filepath.Join(app, "demo/things/Red/Red.json"), `{"size":5}`)
+	w.eventually(t, "an edit in the new folder", sizeIs("demo.things.Red", 5))
+	if n := strings.Count(logs.String(), "polling every folder"); n != 1 {
+		t.Errorf("%d warnings; want 1:\n%s", n, logs)
+	}
+	sameAsFreshLoad(t, w, app)
+}

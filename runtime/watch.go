@@ -27,7 +27,8 @@ type watchOptions struct {
 	pollInterval time.Duration
 	closeWait    time.Duration
 	onReload     func(error)
-	addWatch     func(w *fsnotify.Watcher, dir string) error // tests stand in for the kernel's limit
+	addWatch     func(w *fsnotify.Watcher, dir string) error // tests stand in for the kernel's limits
+	newWatcher   func() (*fsnotify.Watcher, error)
 }
 
 // WithDebounce sets how long the watcher waits for a burst of events to end
@@ -75,15 +76,21 @@ var ErrWatcherStuck = errors.New("a reload is still running; not waiting for it"
 // Embedded and in-memory layers are not watched.
 func (rt *Runtime) Watch(ctx context.Context, opts ...WatchOption) (*Watcher, error) {
 	o := watchOptions{debounce: 100 * time.Millisecond, maxWait: 2 * time.Second, pollInterval: 2 * time.Second, closeWait: 3 * time.Second,
-		addWatch: func(w *fsnotify.Watcher, dir string) error { return w.Add(dir) }}
+		addWatch: func(w *fsnotify.Watcher, dir string) error { return w.Add(dir) }, newWatcher: fsnotify.NewWatcher}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	fsw, err := fsnotify.NewWatcher()
+	w := &Watcher{rt: rt, opts: o, done: make(chan struct{}), roots: map[string]int{}, polled: map[string]uint64{}}
+	fsw, err := o.newWatcher()
 	if err != nil {
-		return nil, err
+		// Out of inotify instances (fs.inotify.max_user_instances): poll
+		// everything rather than refuse to start.
+		rt.opts.logger.Warn("cannot use inotify (raise fs.inotify.max_user_instances); polling every folder",
+			"error", err, "interval", o.pollInterval)
+		w.warnedPoll = true
+		w.opts.addWatch = func(*fsnotify.Watcher, string) error { return err }
 	}
-	w := &Watcher{rt: rt, fsw: fsw, opts: o, done: make(chan struct{}), roots: map[string]int{}, polled: map[string]uint64{}}
+	w.fsw = fsw
 	w.syncRoots()
 	ctx, w.cancel = context.WithCancel(context.WithoutCancel(ctx))
 	go w.loop(ctx)
@@ -97,7 +104,9 @@ func (w *Watcher) Close() error {
 	var err error
 	w.once.Do(func() {
 		w.cancel()
-		err = w.fsw.Close()
+		if w.fsw != nil {
+			err = w.fsw.Close()
+		}
 		select {
 		case <-w.done:
 		case <-time.After(w.opts.closeWait):
@@ -121,7 +130,9 @@ func (w *Watcher) syncRoots() {
 		if _, ok := w.roots[root]; ok {
 			continue
 		}
-		if err := w.fsw.Add(filepath.Dir(root)); err != nil {
+		if w.fsw == nil {
+			// Polled instead: the root's signature changes when it is replaced.
+		} else if err := w.fsw.Add(filepath.Dir(root)); err != nil {
 			w.rt.opts.logger.Warn("cannot watch the folder holding the app; a replaced app folder will not be noticed",
 				"folder", filepath.Dir(root), "error", err)
 		}
@@ -223,9 +234,11 @@ func (w *Watcher) poll(dir string, err error) {
 // unwatchTree drops the watches and polling of dir and everything below.
 func (w *Watcher) unwatchTree(dir string) {
 	inside := func(p string) bool { return p == dir || strings.HasPrefix(p, dir+string(filepath.Separator)) }
-	for _, p := range w.fsw.WatchList() {
-		if inside(p) {
-			_ = w.fsw.Remove(p)
+	if w.fsw != nil {
+		for _, p := range w.fsw.WatchList() {
+			if inside(p) {
+				_ = w.fsw.Remove(p)
+			}
 		}
 	}
 	for p := range w.polled {
@@ -291,18 +304,23 @@ func (w *Watcher) loop(ctx context.Context) {
 	}
 	pollTick := time.NewTicker(w.opts.pollInterval)
 	defer pollTick.Stop()
+	var events <-chan fsnotify.Event
+	var errs <-chan error
+	if w.fsw != nil {
+		events, errs = w.fsw.Events, w.fsw.Errors
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case ev, ok := <-w.fsw.Events:
+		case ev, ok := <-events:
 			if !ok {
 				return
 			}
 			if c, ok := w.change(ev); ok {
 				add(c)
 			}
-		case err, ok := <-w.fsw.Errors:
+		case err, ok := <-errs:
 			if !ok {
 				return
 			}
@@ -317,7 +335,7 @@ func (w *Watcher) loop(ctx context.Context) {
 				if sig == w.polled[dir] {
 					continue
 				}
-				if sig == 0 {
+				if _, root := w.roots[dir]; sig == 0 && !root {
 					delete(w.polled, dir)
 				} else {
 					w.polled[dir] = sig
@@ -345,6 +363,9 @@ func (w *Watcher) change(ev fsnotify.Event) (Change, bool) {
 		w.unwatchTree(name)
 		if fi, err := os.Stat(name); err == nil && fi.IsDir() {
 			w.addTree(i, name)
+		}
+		if w.fsw == nil {
+			w.polled[name] = folderSignature(name) // 0 while it is gone: polled until it is back
 		}
 		return Change{Layer: i, Path: ""}, true
 	}
