@@ -32,7 +32,7 @@ func TestReadyzWhileAppFolderMissing(t *testing.T) {
 	}
 	waitFor(t, "/readyz 503 with app folder missing", func() bool {
 		code, body := readyz()
-		return code == http.StatusServiceUnavailable && strings.Contains(body, `"folder":"app folder missing: `+dir+`"`)
+		return code == http.StatusServiceUnavailable && strings.Contains(body, `"folder":"app folder missing: `+filepath.Base(dir)+`"`) && !strings.Contains(body, dir)
 	})
 	if code, _, body := serveBroken(t, h, "/auths/loginTypes/GoodLogin/login", ""); code != http.StatusFound {
 		t.Errorf("login while the folder is missing: %d %s", code, body)

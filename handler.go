@@ -257,7 +257,12 @@ func (a *App) readyz(c echo.Context) error {
 		checks["database"], ready = "unreachable", false
 	}
 	if missing := snap.MissingFolders(); len(missing) > 0 {
-		checks["folder"], ready = "app folder missing: "+strings.Join(missing, ", "), false
+		// Folder names only: the server's paths are nobody's business.
+		names := make([]string, len(missing))
+		for i, m := range missing {
+			names[i] = filepath.Base(m)
+		}
+		checks["folder"], ready = "app folder missing: "+strings.Join(names, ", "), false
 	}
 	if a.lastReloadFailed.Load() {
 		checks["reload"], ready = "the last reload failed", false

@@ -1,6 +1,7 @@
 package elements
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"sort"
@@ -202,7 +203,10 @@ func fillDefaults(s Schema, inst *Instance) error {
 	}
 	var cfg map[string]any
 	if raw := inst.Config.JSON(); len(raw) > 0 {
-		if err := json.Unmarshal(raw, &cfg); err != nil {
+		// Numbers stay as written: a float64 would round large integers.
+		dec := json.NewDecoder(bytes.NewReader(raw))
+		dec.UseNumber()
+		if err := dec.Decode(&cfg); err != nil {
 			return err
 		}
 	}

@@ -432,13 +432,14 @@ type stuck struct {
 
 var (
 	stuckEntered = make(chan struct{}, 1)
-	stuckRelease = make(chan struct{})
+	stuckRelease chan struct{} // set by the test that blocks
 )
 
 func (s *stuck) Provision(elements.Context, *elements.Instance) error {
 	if s.Block {
+		release := stuckRelease
 		stuckEntered <- struct{}{}
-		<-stuckRelease
+		<-release
 	}
 	return nil
 }
@@ -455,7 +456,9 @@ func TestCloseDoesNotWaitForAStuckReload(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "demo/stuck/S/e.json"), `{"type":"demo.stuck.StuckType"}`)
 	writeFile(t, filepath.Join(dir, "demo/stuck/S/S.json"), `{"block":false}`)
 	rt := open(t, dir)
-	t.Cleanup(func() { close(stuckRelease) })
+	release := make(chan struct{})
+	stuckRelease = release
+	t.Cleanup(func() { close(release) })
 	watcher, err := rt.Watch(context.Background(), runtime.WithDebounce(10*time.Millisecond, 100*time.Millisecond))
 	if err != nil {
 		t.Fatal(err)

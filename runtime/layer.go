@@ -29,6 +29,20 @@ type Layer struct {
 // AppFile is the optional app manifest.
 const AppFile = "app.json"
 
+// maxLayers bounds the apps one extends chain may bring in.
+const maxLayers = 32
+
+// realFolder identifies an on-disk app by its real folder, so that a parent
+// reached through a symlink is the same app, and a link to the app itself
+// is a cycle.
+func realFolder(dir string) string {
+	if r, err := filepath.EvalSymlinks(dir); err == nil {
+		dir = r
+	}
+	abs, _ := filepath.Abs(dir)
+	return abs
+}
+
 // ErrExtendsCycle is returned when apps extend each other in a loop.
 var ErrExtendsCycle = errors.New("apps extend each other in a cycle")
 
@@ -80,6 +94,10 @@ func DiscoverLayers(fsys fs.FS, appPath, dir string, opts ...DiscoverOption) ([]
 		if seen[key] {
 			return nil
 		}
+		if len(seen) >= maxLayers {
+			probs = append(probs, elements.Errorf(elements.DisplayPath(l.Name, AppFile), "extends", "more than %d apps in the extends chain; not read further", maxLayers))
+			return nil
+		}
 		seen[key] = true
 		layers = append(layers, l)
 		file := elements.DisplayPath(l.Name, AppFile)
@@ -96,7 +114,7 @@ func DiscoverLayers(fsys fs.FS, appPath, dir string, opts ...DiscoverOption) ([]
 					continue
 				}
 				pl = Layer{Name: pa.appID, FS: os.DirFS(pdir), Dir: pdir}
-				pkey = pdir
+				pkey = realFolder(pdir)
 			case l.Dir != "":
 				pdir := filepath.Join(l.Dir, filepath.FromSlash(pa.path))
 				if fi, err := os.Stat(pdir); err != nil || !fi.IsDir() {
@@ -104,7 +122,7 @@ func DiscoverLayers(fsys fs.FS, appPath, dir string, opts ...DiscoverOption) ([]
 					continue
 				}
 				pl = Layer{Name: displayLayerName(dir, pdir), FS: os.DirFS(pdir), Dir: pdir}
-				pkey, _ = filepath.Abs(pdir)
+				pkey = realFolder(pdir)
 			default:
 				ppath := path.Join(key, pa.path)
 				if !fs.ValidPath(ppath) {
@@ -131,7 +149,7 @@ func DiscoverLayers(fsys fs.FS, appPath, dir string, opts ...DiscoverOption) ([]
 	}
 	rootKey, appFS := path.Clean(appPath), fsys
 	if dir != "" {
-		rootKey, _ = filepath.Abs(dir)
+		rootKey = realFolder(dir)
 	} else if rootKey != "." {
 		sub, err := fs.Sub(fsys, rootKey)
 		if err != nil {

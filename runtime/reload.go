@@ -50,16 +50,22 @@ func (rt *Runtime) reload(ctx context.Context, changes []Change) (bool, error) {
 		return false, err
 	}
 	dirty := map[string]bool{}
-	for _, c := range rt.present(changes) {
-		ls := rt.layers[c.Layer]
-		p := path.Clean(c.Path)
-		if p == "." || p == "/" {
-			p = ""
+	edits := rt.present(changes)
+	// Element edits first, then app.json: a re-discovery may drop layers,
+	// and the edits are held by layer, not by index, for that reason.
+	for _, e := range edits {
+		if e.path != AppFile && e.path != "" && rt.relevant(e.ls, e.path) {
+			rt.rescan(e.ls, e.path, dirty)
 		}
-		if p == AppFile {
-			rt.reloadAppFile(ls, dirty)
-		} else if rt.relevant(ls, p) {
-			rt.rescan(ls, p, dirty)
+	}
+	for _, e := range edits {
+		if (e.path == AppFile || e.path == "") && slices.Contains(rt.layers, e.ls) {
+			// A full read of a layer (its folder replaced, or events
+			// lost) reads its app.json too.
+			rt.reloadAppFile(e.ls, dirty)
+			if e.path == "" && slices.Contains(rt.layers, e.ls) {
+				rt.rescan(e.ls, "", dirty)
+			}
 		}
 	}
 	// Nothing any element is made of changed: no reload to speak of.
@@ -69,18 +75,29 @@ func (rt *Runtime) reload(ctx context.Context, changes []Change) (bool, error) {
 	return true, rt.apply(ctx, dirty)
 }
 
-// present drops changes to layers whose folder is gone, marking them
-// missing: a folder being replaced (mv, rm -rf and clone) must not take
-// every element down with it, so the last good ones keep serving. A layer
-// whose folder is back is read again in full.
-func (rt *Runtime) present(changes []Change) []Change {
-	out := changes[:0:0]
+// edit is a change resolved to its layer's state and a clean path.
+type edit struct {
+	ls   *layerState
+	path string
+}
+
+// present resolves the changes to their layers and drops those of layers
+// whose folder is gone, marking them missing: a folder being replaced (mv,
+// rm -rf and clone) must not take every element down with it, so the last
+// good ones keep serving. A layer whose folder is back is read again in
+// full.
+func (rt *Runtime) present(changes []Change) []edit {
+	var out []edit
 	checked := map[int]bool{}
 	for _, c := range changes {
 		if c.Layer < 0 || c.Layer >= len(rt.layers) {
 			continue
 		}
 		ls := rt.layers[c.Layer]
+		p := path.Clean(c.Path)
+		if p == "." || p == "/" {
+			p = ""
+		}
 		if !checked[c.Layer] && ls.Dir != "" {
 			checked[c.Layer] = true
 			fi, err := os.Stat(ls.Dir)
@@ -89,12 +106,12 @@ func (rt *Runtime) present(changes []Change) []Change {
 				ls.missing = gone
 				rt.probsChanged = true
 				if !gone {
-					out = append(out, Change{Layer: c.Layer, Path: AppFile}, Change{Layer: c.Layer, Path: ""})
+					out = append(out, edit{ls, ""})
 				}
 			}
 		}
 		if !ls.missing {
-			out = append(out, c)
+			out = append(out, edit{ls, p})
 		}
 	}
 	return out
@@ -135,14 +152,18 @@ func (rt *Runtime) reloadAppFile(ls *layerState, dirty map[string]bool) {
 	raw, _ := elements.ReadFile(ls.FS, AppFile)
 	changed := changedKeys(ls.appJSON, raw)
 	ls.appJSON = raw
-	rules, probs := readRules(ls.Layer)
-	if !sameProblems(ls.appProbs, probs) {
-		ls.appProbs = probs
-		rt.probsChanged = true
-	}
-	if !slices.Equal(rules.ignore, ls.rules.ignore) {
-		ls.rules = rules
-		rt.rescan(ls, "", dirty)
+	// An app.json that does not parse applies nothing: its ignore list
+	// stays as it was (the syntax error is reported with the extends).
+	if rules, probs, ok := readRules(ls.Layer); ok {
+		if !sameProblems(ls.appProbs, probs) {
+			ls.appProbs = probs
+			rt.probsChanged = true
+		}
+		if !slices.Equal(rules.ignore, ls.rules.ignore) {
+			ls.rules = rules
+			rt.rulesGen.Add(1)
+			rt.rescan(ls, "", dirty)
+		}
 	}
 	if len(changed) == 0 {
 		return
@@ -241,6 +262,7 @@ func (rt *Runtime) rediscover(dirty map[string]bool) (names []string, applied bo
 	}
 	rt.layers = next
 	rt.setLayers()
+	rt.rulesGen.Add(1)
 	after := winners()
 	for name, d := range after {
 		if before[name] != d {

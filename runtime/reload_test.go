@@ -37,6 +37,7 @@ func newApp(t testing.TB) string {
 // watched is a runtime with a real fsnotify watcher and a reload counter.
 type watched struct {
 	*runtime.Runtime
+	watcher *runtime.Watcher
 	reloads atomic.Int64
 	signal  chan struct{}
 }
@@ -67,6 +68,7 @@ func watch(t *testing.T, rt *runtime.Runtime, opts ...runtime.WatchOption) *watc
 	if err != nil {
 		t.Fatal(err)
 	}
+	w.watcher = watcher
 	t.Cleanup(func() {
 		if err := watcher.Close(); err != nil {
 			t.Errorf("watcher.Close: %v", err)

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io/fs"
 	"path"
-	"slices"
 	"strings"
 
 	"github.com/tidwall/gjson"
@@ -47,27 +46,39 @@ func (r folderRules) skips(dir string, inElement bool) bool {
 	return false
 }
 
-// readRules reads a layer's "ignore" list from its app.json. A broken
-// app.json is reported where its extends are read; here it means no list.
-func readRules(l Layer) (folderRules, elements.Problems) {
+// maxIgnore bounds the ignore list: every pattern is tried on every folder.
+const maxIgnore = 1000
+
+// readRules reads a layer's "ignore" list from its app.json. ok is false
+// when app.json exists but cannot be read or parsed: that is reported
+// where its extends are read, and the rules in force stay.
+func readRules(l Layer) (_ folderRules, _ elements.Problems, ok bool) {
 	raw, err := elements.ReadFile(l.FS, AppFile)
+	if errors.Is(err, fs.ErrNotExist) {
+		return folderRules{}, nil, true
+	}
 	if err != nil {
-		return folderRules{}, nil
+		return folderRules{}, nil, false
 	}
 	if raw, err = elements.CheckJSON(raw); err != nil || !gjson.ValidBytes(raw) {
-		return folderRules{}, nil
+		return folderRules{}, nil, false
 	}
 	v := gjson.GetBytes(raw, "ignore")
 	if !v.Exists() {
-		return folderRules{}, nil
+		return folderRules{}, nil, true
 	}
 	file := elements.DisplayPath(l.Name, AppFile)
 	if !v.IsArray() {
-		return folderRules{}, elements.Problems{elements.Errorf(file, "ignore", "must be a list of folder names or globs")}
+		return folderRules{}, elements.Problems{elements.Errorf(file, "ignore", "must be a list of folder names or globs")}, true
+	}
+	items := v.Array()
+	if len(items) > maxIgnore {
+		return folderRules{}, elements.Problems{elements.Errorf(file, "ignore", "%d entries; at most %d", len(items), maxIgnore)}, true
 	}
 	var r folderRules
 	var probs elements.Problems
-	for i, item := range v.Array() {
+	seen := map[string]bool{}
+	for i, item := range items {
 		field := fmt.Sprintf("ignore[%d]", i)
 		pat := strings.Trim(item.String(), "/")
 		if item.Type != gjson.String || pat == "" {
@@ -78,11 +89,12 @@ func readRules(l Layer) (folderRules, elements.Problems) {
 			probs = append(probs, elements.Errorf(file, field, "%q is not a valid glob", pat))
 			continue
 		}
-		if !slices.Contains(r.ignore, pat) {
+		if !seen[pat] {
+			seen[pat] = true
 			r.ignore = append(r.ignore, pat)
 		}
 	}
-	return r, probs
+	return r, probs, true
 }
 
 // isElementDir reports whether a layer folder holds an e.json.

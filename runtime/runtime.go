@@ -92,6 +92,9 @@ type Runtime struct {
 	cur     atomic.Pointer[Snapshot]
 	// layerList is rt.layers for readers that must not wait for a reload.
 	layerList atomic.Pointer[[]Layer]
+	// rulesGen counts changes to the layers and their folder rules, so a
+	// watcher knows to watch what is read now.
+	rulesGen atomic.Uint64
 	closed    bool
 }
 
@@ -233,7 +236,7 @@ func cleanupAll(objs []any) error {
 func newLayerState(l Layer) *layerState {
 	ls := &layerState{Layer: l, root: &node{}, byName: map[string]*node{}, broken: map[string]elements.Problems{}}
 	ls.appJSON, _ = elements.ReadFile(l.FS, AppFile)
-	ls.rules, ls.appProbs = readRules(l)
+	ls.rules, ls.appProbs, _ = readRules(l)
 	for _, s := range scanTree(l, ls.rules, "", nil) {
 		ls.put(s)
 	}

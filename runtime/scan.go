@@ -98,8 +98,10 @@ func (s *scanner) walk(dir, real string) {
 	}
 	isElement := false
 	for _, e := range entries {
-		if e.Name() == elements.ElementFile && !e.IsDir() {
-			isElement = true
+		if e.Name() == elements.ElementFile {
+			// As every other check asks it: an e.json that is a file, or
+			// a link to one (a dangling link is not).
+			isElement = isElementDir(s.fsys, dir)
 			break
 		}
 	}

@@ -16,6 +16,8 @@ import (
 	"time"
 
 	"github.com/fsnotify/fsnotify"
+
+	"github.com/jitwx/jit/elements"
 )
 
 // WatchOption configures Watch.
@@ -39,7 +41,8 @@ func WithDebounce(quiet, maxWait time.Duration) WatchOption {
 }
 
 // WithPollInterval sets how often folders that could not get a watch (the
-// system's inotify limit was reached) are polled instead (default 2s).
+// system's inotify limits were reached) are polled instead, and how often
+// each layer folder is checked for having been replaced (default 2s).
 func WithPollInterval(d time.Duration) WatchOption {
 	return func(o *watchOptions) { o.pollInterval = d }
 }
@@ -51,16 +54,18 @@ func WithReloadHook(f func(error)) WatchOption { return func(o *watchOptions) { 
 // Watcher feeds file-system events of the on-disk layers into Reload.
 type Watcher struct {
 	rt     *Runtime
-	fsw    *fsnotify.Watcher
+	fsw    *fsnotify.Watcher // nil when the system has no inotify instance left: everything is polled
 	opts   watchOptions
 	cancel context.CancelFunc
 	done   chan struct{}
 	once   sync.Once
 
 	// Touched by the loop goroutine only.
-	roots      map[string]int    // cleaned layer folder → layer index
-	polled     map[string]uint64 // folders without a watch → signature of their entries
+	roots      map[string]int         // cleaned layer folder → layer index
+	rootInfo   map[string]os.FileInfo // what each layer folder named when last read; nil while missing
+	polled     map[string]uint64      // folders without a watch → signature of their entries
 	warnedPoll bool
+	warnedMax  bool
 }
 
 // ErrWatcherStuck is returned by Close when a reload did not finish in
@@ -69,18 +74,21 @@ var ErrWatcherStuck = errors.New("a reload is still running; not waiting for it"
 
 // Watch starts watching every folder of every on-disk layer that a scan
 // reads; the folders the scan skips are not watched. fsnotify is not
-// recursive, so each folder gets its own watch and new folders are added as
-// they appear. A layer folder's parent is watched too, so a folder replaced
-// by a deploy is noticed. Where the system's watch limit is reached the
-// watcher polls instead, with one warning; it never refuses to start.
-// Embedded and in-memory layers are not watched.
+// recursive, so each folder gets its own watch, and the watches follow the
+// folders as they are created, renamed and removed. A layer folder that is
+// replaced (mv and copy, rm -rf and clone, a swapped symlink, its parent
+// replaced) is noticed through its parent's watch and a periodic check.
+// Where the system's inotify limits are reached the watcher polls instead,
+// with one warning; it never refuses to start. Embedded and in-memory
+// layers are not watched.
 func (rt *Runtime) Watch(ctx context.Context, opts ...WatchOption) (*Watcher, error) {
 	o := watchOptions{debounce: 100 * time.Millisecond, maxWait: 2 * time.Second, pollInterval: 2 * time.Second, closeWait: 3 * time.Second,
 		addWatch: func(w *fsnotify.Watcher, dir string) error { return w.Add(dir) }, newWatcher: fsnotify.NewWatcher}
 	for _, opt := range opts {
 		opt(&o)
 	}
-	w := &Watcher{rt: rt, opts: o, done: make(chan struct{}), roots: map[string]int{}, polled: map[string]uint64{}}
+	w := &Watcher{rt: rt, opts: o, done: make(chan struct{}),
+		roots: map[string]int{}, rootInfo: map[string]os.FileInfo{}, polled: map[string]uint64{}}
 	fsw, err := o.newWatcher()
 	if err != nil {
 		// Out of inotify instances (fs.inotify.max_user_instances): poll
@@ -121,105 +129,209 @@ func (w *Watcher) Close() error {
 // A layer folder's parent is watched too, to see the folder replaced.
 func (w *Watcher) syncRoots() {
 	now := w.rt.diskLayers()
-	for root := range w.roots {
+	old := w.roots
+	w.roots = now
+	for root := range old {
 		if _, ok := now[root]; !ok {
-			w.unwatchTree(root)
+			w.forget(root)
+			delete(w.rootInfo, root)
 		}
 	}
-	for root, i := range now {
-		if _, ok := w.roots[root]; ok {
+	for root := range now {
+		if _, ok := old[root]; ok {
 			continue
 		}
-		if w.fsw == nil {
-			// Polled instead: the root's signature changes when it is replaced.
-		} else if err := w.fsw.Add(filepath.Dir(root)); err != nil {
-			w.rt.opts.logger.Warn("cannot watch the folder holding the app; a replaced app folder will not be noticed",
-				"folder", filepath.Dir(root), "error", err)
+		if w.fsw != nil {
+			if err := w.fsw.Add(filepath.Dir(root)); err != nil {
+				w.rt.opts.logger.Warn("cannot watch the folder holding the app; a replaced app folder is noticed by a periodic check only",
+					"folder", filepath.Dir(root), "error", err)
+			}
 		}
-		w.addTree(i, root)
+		w.rootInfo[root], _ = os.Stat(root)
+		w.reconcile(map[string]bool{root: true})
 	}
-	w.roots = now
 }
 
-// addTree watches dir and the folders below it that a scan reads, through
-// symlinked folders as the scan does. A folder that cannot get a watch is
-// polled instead.
-func (w *Watcher) addTree(layer int, dir string) {
-	l, rules := w.rt.layerAt(layer)
-	t := &treeWatch{w: w, root: filepath.Clean(l.Dir), fsys: l.FS, rules: rules, seen: map[string]bool{}}
-	t.walk(filepath.Clean(dir))
-}
-
-type treeWatch struct {
-	w     *Watcher
-	root  string
-	fsys  fs.FS
-	rules folderRules
-	seen  map[string]bool // real folders watched, so a symlink loop ends
-}
-
-func (t *treeWatch) walk(dir string) {
-	real, err := filepath.EvalSymlinks(dir)
-	if err != nil || t.seen[real] {
-		return // removed, or a loop: the scan reports it
+// rootOf returns the layer folder an on-disk path belongs to: the longest
+// one that holds it, since a parent app may live inside its child's folder.
+func (w *Watcher) rootOf(p string) (string, int, bool) {
+	best, idx := "", -1
+	for root, i := range w.roots {
+		if within(p, root) && len(root) > len(best) {
+			best, idx = root, i
+		}
 	}
-	t.seen[real] = true
-	// The trailing separator makes WalkDir follow a symlinked folder
-	// (current -> release-2) while the names stay under the link.
-	_ = filepath.WalkDir(dir+string(filepath.Separator), func(p string, d fs.DirEntry, err error) error {
-		p = filepath.Clean(p)
+	return best, idx, idx >= 0
+}
+
+func within(p, dir string) bool {
+	return p == dir || strings.HasPrefix(p, dir+string(filepath.Separator))
+}
+
+// forget drops the watches and polling at and below dir that belong to
+// dir's layer (a layer nested inside keeps its own).
+func (w *Watcher) forget(dir string) {
+	root, _, _ := w.rootOf(dir)
+	mine := func(p string) bool {
+		r, _, ok := w.rootOf(p)
+		return within(p, dir) && (!ok || r == root)
+	}
+	if w.fsw != nil {
+		for _, p := range w.fsw.WatchList() {
+			if mine(p) && p != filepath.Dir(root) {
+				_ = w.fsw.Remove(p)
+			}
+		}
+	}
+	for p := range w.polled {
+		if mine(p) {
+			delete(w.polled, p)
+		}
+	}
+}
+
+// reconcile makes the watches at and below each target folder match what
+// a scan reads there now: stale ones (a folder renamed, removed, or now
+// skipped) are dropped first, since inotify keeps one watch per folder and
+// a renamed folder's watch still carries its old name; then the missing
+// ones are added, or polled when the kernel refuses.
+func (w *Watcher) reconcile(targets map[string]bool) {
+	want := map[string]bool{}
+	for _, dir := range slices.Sorted(maps.Keys(targets)) {
+		if root, i, ok := w.rootOf(dir); ok {
+			w.desired(i, root, dir, want)
+		}
+	}
+	var have []string
+	if w.fsw != nil {
+		have = w.fsw.WatchList()
+	}
+	have = append(have, slices.Collect(maps.Keys(w.polled))...)
+	watched := map[string]bool{}
+	for _, p := range have {
+		watched[p] = true
+		r, _, ok := w.rootOf(p)
+		if !ok || want[p] {
+			continue
+		}
+		for dir := range targets {
+			if tr, _, _ := w.rootOf(dir); within(p, dir) && r == tr {
+				if _, isPolled := w.polled[p]; isPolled {
+					delete(w.polled, p)
+				} else {
+					_ = w.fsw.Remove(p)
+				}
+				delete(watched, p)
+				break
+			}
+		}
+	}
+	for _, p := range slices.Sorted(maps.Keys(want)) {
+		if watched[p] {
+			continue
+		}
+		if len(watched) >= maxFolders {
+			if !w.warnedMax {
+				w.warnedMax = true
+				w.rt.opts.logger.Warn(fmt.Sprintf("more than %d folders to watch; the rest are not watched", maxFolders), "folder", p)
+			}
+			return
+		}
+		watched[p] = true
+		if err := w.opts.addWatch(w.fsw, p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			w.poll(p, err)
+		}
+	}
+}
+
+// desired adds to want the folders at and below dir that a scan of layer
+// i reads, by the same rules: skipped folders are left out, and a
+// symlinked folder is followed unless it leads back up the tree or to a
+// folder of the layer read under its own name. A layer nested inside is
+// left to its own reconcile.
+func (w *Watcher) desired(i int, root, dir string, want map[string]bool) {
+	l, rules := w.rt.layerAt(i)
+	if dir != root && skipsPath(l.FS, rules, w.rel(root, dir)) {
+		return
+	}
+	rootReal, err := filepath.EvalSymlinks(root)
+	if err != nil {
+		return
+	}
+	dirReal, err := filepath.EvalSymlinks(dir)
+	if err != nil {
+		return
+	}
+	var ancestors []string // real folders from the root down to the one walked
+	for p := dir; within(p, root); p = filepath.Dir(p) {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			ancestors = append(ancestors, r)
+		}
+		if p == root {
+			break
+		}
+	}
+	var walk func(p, real string, ancestors []string)
+	walk = func(p, real string, ancestors []string) {
+		if len(want) >= maxFolders {
+			return
+		}
+		want[p] = true
+		entries, err := os.ReadDir(p)
 		if err != nil {
-			return nil // removed while we walked, or unreadable: the scan reports it
+			return
 		}
-		if p != dir {
-			// A folder reached under two names has one inotify watch,
-			// whose events carry one name: the first one walked.
-			pReal := filepath.Join(real, strings.TrimPrefix(p, dir))
-			if t.seen[pReal] {
-				if d.IsDir() {
-					return filepath.SkipDir
+		rel := w.rel(root, p)
+		inElement := isElementDir(l.FS, rel)
+		ancestors = append(ancestors, real)
+		for _, e := range entries {
+			child := filepath.Join(p, e.Name())
+			childReal := filepath.Join(real, e.Name())
+			if e.Type()&fs.ModeSymlink != 0 {
+				fi, err := os.Stat(child)
+				if err != nil || !fi.IsDir() {
+					continue
 				}
-				return nil
-			}
-			link := d.Type()&fs.ModeSymlink != 0
-			if link {
-				if fi, err := os.Stat(p); err != nil || !fi.IsDir() {
-					return nil
+				if childReal, err = filepath.EvalSymlinks(child); err != nil {
+					continue
 				}
-			} else if !d.IsDir() {
-				return nil
+			} else if !e.IsDir() {
+				continue
 			}
-			if t.skips(p) {
-				if link {
-					return nil // SkipDir on a file entry would skip its siblings
+			if _, nested := w.roots[child]; nested || rules.skips(w.rel(root, child), inElement) {
+				continue
+			}
+			if childReal != filepath.Join(rootReal, w.rel(root, child)) {
+				// As the scan: not round a loop, and not a second name
+				// for a folder read under its own.
+				if slices.Contains(ancestors, childReal) {
+					continue
 				}
-				return filepath.SkipDir
+				if r, err := filepath.Rel(rootReal, childReal); err == nil && !strings.HasPrefix(r, "..") && r != "." &&
+					!skipsPath(l.FS, rules, filepath.ToSlash(r)) {
+					continue
+				}
 			}
-			if link {
-				t.walk(p)
-				return nil
-			}
-			t.seen[pReal] = true
+			walk(child, childReal, ancestors)
 		}
-		if err := t.w.opts.addWatch(t.w.fsw, p); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			t.w.poll(p, err)
-		}
-		return nil
-	})
+	}
+	walk(dir, dirReal, ancestors[min(1, len(ancestors)):])
 }
 
-// skips asks the scan's rules about a folder below the layer root.
-func (t *treeWatch) skips(p string) bool {
-	if p == t.root {
-		return false
+// rel is a folder's layer-relative, slash-separated path ("" for the root).
+func (w *Watcher) rel(root, p string) string {
+	if p == root {
+		return ""
 	}
-	rel := filepath.ToSlash(strings.TrimPrefix(p, t.root+string(filepath.Separator)))
-	parent := path.Dir(rel)
-	if parent == "." {
-		parent = ""
-	}
-	return t.rules.skips(rel, parent != "" && isElementDir(t.fsys, parent))
+	return filepath.ToSlash(strings.TrimPrefix(p, root+string(filepath.Separator)))
 }
+
+// removalGrace delays a reload after a top-level folder of an app is
+// removed; see loop.
+const removalGrace = time.Second
+
+// maxPolled bounds the folders read on every poll.
+const maxPolled = 10_000
 
 // poll puts a folder that could not get a watch on the polling list.
 func (w *Watcher) poll(dir string, err error) {
@@ -228,24 +340,14 @@ func (w *Watcher) poll(dir string, err error) {
 		w.rt.opts.logger.Warn("cannot watch every folder (raise fs.inotify.max_user_watches); polling the rest",
 			"folder", dir, "error", err, "interval", w.opts.pollInterval)
 	}
+	if len(w.polled) >= maxPolled {
+		if !w.warnedMax {
+			w.warnedMax = true
+			w.rt.opts.logger.Warn(fmt.Sprintf("more than %d folders to poll; the rest are not watched", maxPolled), "folder", dir)
+		}
+		return
+	}
 	w.polled[dir] = folderSignature(dir)
-}
-
-// unwatchTree drops the watches and polling of dir and everything below.
-func (w *Watcher) unwatchTree(dir string) {
-	inside := func(p string) bool { return p == dir || strings.HasPrefix(p, dir+string(filepath.Separator)) }
-	if w.fsw != nil {
-		for _, p := range w.fsw.WatchList() {
-			if inside(p) {
-				_ = w.fsw.Remove(p)
-			}
-		}
-	}
-	for p := range w.polled {
-		if inside(p) {
-			delete(w.polled, p)
-		}
-	}
 }
 
 // folderSignature sums up a folder's entries (names, kinds, sizes and
@@ -269,6 +371,7 @@ func folderSignature(dir string) uint64 {
 func (w *Watcher) loop(ctx context.Context) {
 	defer close(w.done)
 	pending := map[Change]bool{}
+	targets := map[string]bool{} // folders whose watches to reconcile before the next reload
 	var quiet, deadline <-chan time.Time
 	add := func(c Change) {
 		pending[c] = true
@@ -277,26 +380,45 @@ func (w *Watcher) loop(ctx context.Context) {
 			deadline = time.After(w.opts.maxWait)
 		}
 	}
-	flush := func() {
-		changes := make([]Change, 0, len(pending))
-		for c := range pending {
-			changes = append(changes, c)
+	event := func(ev fsnotify.Event) {
+		c, target, ok := w.change(ev)
+		if !ok {
+			return
 		}
+		add(c)
+		if target != "" {
+			targets[target] = true
+		}
+		if ev.Has(fsnotify.Remove) && c.Path != "" && !strings.Contains(c.Path, "/") {
+			// A top-level folder removed may be rm -rf of the whole app
+			// (a deploy): give it time to reach the app folder, so the
+			// reload sees the folder missing and keeps the last good
+			// elements, rather than removing them one folder at a time.
+			quiet = time.After(max(w.opts.debounce, removalGrace))
+			deadline = time.After(w.opts.maxWait + removalGrace)
+		}
+	}
+	flush := func() {
+		changes := slices.Collect(maps.Keys(pending))
 		clear(pending)
 		quiet, deadline = nil, nil
+		// Watches first, then the scan: what changes in between is seen
+		// by both, never by neither.
+		w.reconcile(targets)
+		clear(targets)
+		gen := w.rt.rulesGen.Load()
 		ran, err := w.rt.reload(ctx, changes)
-		if slices.ContainsFunc(changes, func(c Change) bool { return c.Path == AppFile }) {
-			// The layers or an ignore list may have changed: watch what
-			// is read now, then read it all once more, since what changed
-			// before its watch was in place sent no event.
-			for root, i := range w.roots {
-				w.unwatchTree(root)
-				w.addTree(i, root)
-			}
+		if w.rt.rulesGen.Load() != gen {
+			// The layers or an ignore list changed: watch what is read
+			// now, then read it all once more, since what changed before
+			// its watch was in place sent no event.
 			w.syncRoots()
-			for _, i := range w.roots {
+			all := map[string]bool{}
+			for root, i := range w.roots {
+				all[root] = true
 				add(Change{Layer: i, Path: ""})
 			}
+			w.reconcile(all)
 		}
 		if ran && w.opts.onReload != nil {
 			w.opts.onReload(err)
@@ -317,32 +439,31 @@ func (w *Watcher) loop(ctx context.Context) {
 			if !ok {
 				return
 			}
-			if c, ok := w.change(ev); ok {
-				add(c)
-			}
+			event(ev)
 		case err, ok := <-errs:
 			if !ok {
 				return
 			}
 			// An overflowed queue loses events: re-read everything.
 			w.rt.opts.logger.Warn("file watcher error; rescanning the app", "error", err)
-			for _, i := range w.roots {
+			for root, i := range w.roots {
 				add(Change{Layer: i, Path: ""})
+				targets[root] = true
 			}
 		case <-pollTick.C:
+			for root, before := range w.rootInfo {
+				now, _ := os.Stat(root)
+				if (now == nil) != (before == nil) || now != nil && !os.SameFile(now, before) {
+					event(fsnotify.Event{Name: root, Op: fsnotify.Create})
+				}
+			}
 			for _, dir := range slices.Sorted(maps.Keys(w.polled)) {
 				sig := folderSignature(dir)
 				if sig == w.polled[dir] {
 					continue
 				}
-				if _, root := w.roots[dir]; sig == 0 && !root {
-					delete(w.polled, dir)
-				} else {
-					w.polled[dir] = sig
-				}
-				if c, ok := w.change(fsnotify.Event{Name: dir, Op: fsnotify.Create}); ok {
-					add(c)
-				}
+				w.polled[dir] = sig
+				event(fsnotify.Event{Name: dir, Op: fsnotify.Create})
 			}
 		case <-quiet:
 			flush()
@@ -352,43 +473,45 @@ func (w *Watcher) loop(ctx context.Context) {
 	}
 }
 
-// change maps an event to a layer-relative change, adding watches for new
-// folders on the way. Whether the change matters is Reload's question.
-func (w *Watcher) change(ev fsnotify.Event) (Change, bool) {
+// change maps an event to a layer-relative change, and names the folder
+// whose watches it may have changed ("" for none). Whether the change
+// matters to an element is Reload's question.
+func (w *Watcher) change(ev fsnotify.Event) (Change, string, bool) {
 	name := filepath.Clean(ev.Name)
 	if i, ok := w.roots[name]; ok {
 		// The layer folder itself came or went (a deploy replaced it, or a
-		// symlink to it was swapped): forget the old folder's watches and
-		// read whatever is there now.
-		w.unwatchTree(name)
-		if fi, err := os.Stat(name); err == nil && fi.IsDir() {
-			w.addTree(i, name)
+		// symlink to it was swapped): the old folder's watches name the
+		// new one's paths but watch the old folders, so they all go; then
+		// everything is read again, app.json first.
+		w.forget(name)
+		w.rootInfo[name], _ = os.Stat(name)
+		if w.fsw != nil {
+			_ = w.fsw.Add(filepath.Dir(name)) // its parent may be new too
 		}
-		if w.fsw == nil {
-			w.polled[name] = folderSignature(name) // 0 while it is gone: polled until it is back
-		}
-		return Change{Layer: i, Path: ""}, true
+		return Change{Layer: i, Path: ""}, name, true
 	}
-	for root, i := range w.roots {
-		rel, err := filepath.Rel(root, name)
-		if err != nil || rel == "." || rel == ".." || strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
-			continue
-		}
-		rel = filepath.ToSlash(rel)
-		base := filepath.Base(rel)
-		switch {
-		case strings.HasPrefix(base, ".."):
-			// A ConfigMap swaps its ..data link: the folder holding it changed.
-			rel = filepath.ToSlash(filepath.Dir(rel))
-		case strings.HasPrefix(base, ".") || strings.HasSuffix(base, "~"):
-			return Change{}, false // editor temp files; the save itself is an event too
-		}
-		if ev.Has(fsnotify.Create) {
-			if fi, err := os.Stat(name); err == nil && fi.IsDir() {
-				w.addTree(i, name)
-			}
-		}
-		return Change{Layer: i, Path: rel}, true
+	root, i, ok := w.rootOf(name)
+	if !ok {
+		return Change{}, "", false
 	}
-	return Change{}, false
+	rel := w.rel(root, name)
+	base := path.Base(rel)
+	target := ""
+	switch {
+	case strings.HasPrefix(base, ".."):
+		// A ConfigMap swaps its ..data link: the folder holding it changed.
+		rel = path.Dir(rel)
+	case strings.HasPrefix(base, ".") || strings.HasSuffix(base, "~"):
+		return Change{}, "", false // editor temp files; the save itself is an event too
+	case base == elements.ElementFile:
+		// The folder became or stopped being an element: its frontend/
+		// and backend/ are now read, or no longer.
+		target = filepath.Dir(name)
+	case ev.Has(fsnotify.Create) || ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename):
+		target = name // a folder that came or went, or a file: reconcile finds which
+	}
+	if rel == "." {
+		rel = ""
+	}
+	return Change{Layer: i, Path: rel}, target, true
 }
