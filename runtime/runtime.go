@@ -95,7 +95,7 @@ type Runtime struct {
 	// rulesGen counts changes to the layers and their folder rules, so a
 	// watcher knows to watch what is read now.
 	rulesGen atomic.Uint64
-	closed    bool
+	closed   bool
 }
 
 type layerState struct {
