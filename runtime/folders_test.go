@@ -482,7 +482,7 @@ func TestCloseDoesNotWaitForAStuckReload(t *testing.T) {
 }
 
 // openDiscovering opens dir so that an edited extends applies live.
-func openDiscovering(t *testing.T, dir string, logs *syncLog) *watched {
+func openDiscovering(t *testing.T, dir string, logs *syncLog, opts ...runtime.WatchOption) *watched {
 	t.Helper()
 	discover := func() ([]runtime.Layer, elements.Problems, error) {
 		layers, probs, err := runtime.DiscoverLayers(os.DirFS(dir), ".", dir)
@@ -501,7 +501,7 @@ func openDiscovering(t *testing.T, dir string, logs *syncLog) *watched {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { rt.Close() })
-	return watch(t, rt)
+	return watch(t, rt, opts...)
 }
 
 // app.json edits apply live, extends included, with one log line per save

@@ -166,6 +166,12 @@ func (rt *Runtime) reloadAppFile(ls *layerState, dirty map[string]bool) {
 		}
 	}
 	if len(changed) == 0 {
+		// Unchanged, but a parent it names may have appeared since.
+		if ls == rt.layers[0] && rt.baseProbs.HasErrors() {
+			if names, applied := rt.rediscover(dirty); applied && names != nil {
+				rt.opts.logger.Info("extends: a parent app is there now", "file", elements.DisplayPath(ls.Name, AppFile), "layers", names)
+			}
+		}
 		return
 	}
 	attrs := []any{"file", elements.DisplayPath(ls.Name, AppFile), "keys", changed}

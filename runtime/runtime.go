@@ -200,24 +200,41 @@ const closeWait = 3 * time.Second
 // longer than it waits; the elements are then left as they are.
 var ErrReloadStuck = errors.New("a reload is still running; elements not cleaned up")
 
-// layerAt returns a layer and its folder rules.
-func (rt *Runtime) layerAt(i int) (Layer, folderRules) {
+// layerAt returns a layer and its folder rules; ok is false when the
+// layers changed and there is no layer i any more.
+func (rt *Runtime) layerAt(i int) (_ Layer, _ folderRules, ok bool) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	return rt.layers[i].Layer, rt.layers[i].rules
+	if i < 0 || i >= len(rt.layers) {
+		return Layer{}, folderRules{}, false
+	}
+	return rt.layers[i].Layer, rt.layers[i].rules, true
 }
 
-// diskLayers maps the cleaned folder of each on-disk layer to its index.
-func (rt *Runtime) diskLayers() map[string]int {
+// diskLayers maps the absolute folder of each on-disk layer to its index,
+// as of the rules generation it returns.
+func (rt *Runtime) diskLayers() (map[string]int, uint64) {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
 	out := map[string]int{}
 	for i, l := range rt.layers {
 		if l.Dir != "" {
-			out[filepath.Clean(l.Dir)] = i
+			abs, err := filepath.Abs(l.Dir)
+			if err != nil {
+				abs = filepath.Clean(l.Dir)
+			}
+			out[abs] = i
 		}
 	}
-	return out
+	return out, rt.rulesGen.Load()
+}
+
+// discoveryIncomplete reports whether the last discovery of the layers
+// had errors (a parent app missing, say), so it is worth trying again.
+func (rt *Runtime) discoveryIncomplete() bool {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	return rt.opts.discover != nil && rt.baseProbs.HasErrors()
 }
 
 func cleanupAll(objs []any) error {

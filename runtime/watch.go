@@ -8,7 +8,6 @@ import (
 	"io/fs"
 	"maps"
 	"os"
-	"path"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -61,9 +60,13 @@ type Watcher struct {
 	once   sync.Once
 
 	// Touched by the loop goroutine only.
-	roots      map[string]int         // cleaned layer folder → layer index
+	roots      map[string]int         // absolute layer folder → layer index
+	gen        uint64                 // the runtime's rules generation roots are of
+	synced     bool                   // roots were read once
 	rootInfo   map[string]os.FileInfo // what each layer folder named when last read; nil while missing
+	parents    map[string]bool        // folders holding a layer folder, watched to see it replaced
 	polled     map[string]uint64      // folders without a watch → signature of their entries
+	inode      map[string]os.FileInfo // each watched folder as it was when its watch was added
 	warnedPoll bool
 	warnedMax  bool
 }
@@ -87,8 +90,8 @@ func (rt *Runtime) Watch(ctx context.Context, opts ...WatchOption) (*Watcher, er
 	for _, opt := range opts {
 		opt(&o)
 	}
-	w := &Watcher{rt: rt, opts: o, done: make(chan struct{}),
-		roots: map[string]int{}, rootInfo: map[string]os.FileInfo{}, polled: map[string]uint64{}}
+	w := &Watcher{rt: rt, opts: o, done: make(chan struct{}), roots: map[string]int{}, rootInfo: map[string]os.FileInfo{},
+		parents: map[string]bool{}, polled: map[string]uint64{}, inode: map[string]os.FileInfo{}}
 	fsw, err := o.newWatcher()
 	if err != nil {
 		// Out of inotify instances (fs.inotify.max_user_instances): poll
@@ -125,31 +128,57 @@ func (w *Watcher) Close() error {
 }
 
 // syncRoots watches the on-disk layers the runtime has now (they change
-// when an edited app.json extends other parents) and forgets the others.
-// A layer folder's parent is watched too, to see the folder replaced.
-func (w *Watcher) syncRoots() {
-	now := w.rt.diskLayers()
+// when an edited app.json extends other parents, through this watcher or
+// a direct Reload) and forgets the others. It reports whether they
+// changed. A layer folder's parent is watched too, to see it replaced.
+func (w *Watcher) syncRoots() bool {
+	if w.synced && w.rt.rulesGen.Load() == w.gen {
+		return false
+	}
+	now, gen := w.rt.diskLayers()
 	old := w.roots
-	w.roots = now
+	w.roots, w.gen, w.synced = now, gen, true
 	for root := range old {
 		if _, ok := now[root]; !ok {
 			w.forget(root)
 			delete(w.rootInfo, root)
 		}
 	}
+	parents := map[string]bool{}
 	for root := range now {
-		if _, ok := old[root]; ok {
-			continue
-		}
-		if w.fsw != nil {
-			if err := w.fsw.Add(filepath.Dir(root)); err != nil {
-				w.rt.opts.logger.Warn("cannot watch the folder holding the app; a replaced app folder is noticed by a periodic check only",
-					"folder", filepath.Dir(root), "error", err)
+		parents[filepath.Dir(root)] = true
+	}
+	if w.fsw != nil {
+		for dir := range w.parents {
+			if !parents[dir] && !w.inside(dir) {
+				_ = w.fsw.Remove(dir)
 			}
 		}
-		w.rootInfo[root], _ = os.Stat(root)
-		w.reconcile(map[string]bool{root: true})
+		for dir := range parents {
+			if !w.parents[dir] {
+				if err := w.fsw.Add(dir); err != nil {
+					w.rt.opts.logger.Warn("cannot watch the folder holding the app; a replaced app folder is noticed by a periodic check only",
+						"folder", dir, "error", err)
+				}
+			}
+		}
 	}
+	w.parents = parents
+	all := map[string]bool{}
+	for root := range now {
+		if _, ok := old[root]; !ok {
+			w.rootInfo[root], _ = os.Stat(root)
+		}
+		all[root] = true
+	}
+	w.reconcile(all)
+	return true
+}
+
+// inside reports whether a folder is at or below a layer folder.
+func (w *Watcher) inside(dir string) bool {
+	_, _, ok := w.rootOf(dir)
+	return ok
 }
 
 // rootOf returns the layer folder an on-disk path belongs to: the longest
@@ -162,6 +191,18 @@ func (w *Watcher) rootOf(p string) (string, int, bool) {
 		}
 	}
 	return best, idx, idx >= 0
+}
+
+// rootsOf lists every layer folder that holds p: a folder read by two
+// layers (a parent app inside its child's folder) changes both.
+func (w *Watcher) rootsOf(p string) map[string]int {
+	out := map[string]int{}
+	for root, i := range w.roots {
+		if within(p, root) {
+			out[root] = i
+		}
+	}
+	return out
 }
 
 func within(p, dir string) bool {
@@ -178,8 +219,9 @@ func (w *Watcher) forget(dir string) {
 	}
 	if w.fsw != nil {
 		for _, p := range w.fsw.WatchList() {
-			if mine(p) && p != filepath.Dir(root) {
+			if mine(p) && !w.parents[p] {
 				_ = w.fsw.Remove(p)
+				delete(w.inode, p)
 			}
 		}
 	}
@@ -191,14 +233,17 @@ func (w *Watcher) forget(dir string) {
 }
 
 // reconcile makes the watches at and below each target folder match what
-// a scan reads there now: stale ones (a folder renamed, removed, or now
-// skipped) are dropped first, since inotify keeps one watch per folder and
-// a renamed folder's watch still carries its old name; then the missing
-// ones are added, or polled when the kernel refuses.
+// a scan reads there now. Stale ones (a folder renamed, removed, now
+// skipped, or another folder now at its path) are dropped first, since
+// inotify keeps one watch per folder and a moved folder's watch still
+// carries its old name; then the missing ones are added, or polled when
+// the kernel refuses.
 func (w *Watcher) reconcile(targets map[string]bool) {
 	want := map[string]bool{}
+	targetRoot := map[string]string{}
 	for _, dir := range slices.Sorted(maps.Keys(targets)) {
 		if root, i, ok := w.rootOf(dir); ok {
+			targetRoot[dir] = root
 			w.desired(i, root, dir, want)
 		}
 	}
@@ -208,20 +253,37 @@ func (w *Watcher) reconcile(targets map[string]bool) {
 	}
 	have = append(have, slices.Collect(maps.Keys(w.polled))...)
 	watched := map[string]bool{}
+	drop := func(p string) {
+		if _, isPolled := w.polled[p]; isPolled {
+			delete(w.polled, p)
+		} else {
+			_ = w.fsw.Remove(p)
+			delete(w.inode, p)
+		}
+		delete(watched, p)
+	}
 	for _, p := range have {
-		watched[p] = true
-		r, _, ok := w.rootOf(p)
-		if !ok || want[p] {
+		if w.parents[p] && !w.inside(p) {
 			continue
 		}
-		for dir := range targets {
-			if tr, _, _ := w.rootOf(dir); within(p, dir) && r == tr {
-				if _, isPolled := w.polled[p]; isPolled {
-					delete(w.polled, p)
-				} else {
-					_ = w.fsw.Remove(p)
+		watched[p] = true
+		if want[p] {
+			if before, ok := w.inode[p]; ok {
+				if now, err := os.Stat(p); err != nil || !os.SameFile(before, now) {
+					drop(p) // another folder is at this path now
 				}
-				delete(watched, p)
+			}
+			continue
+		}
+		// Only watches under a target, of the target's layer, are ours to drop.
+		for a := p; ; a = filepath.Dir(a) {
+			if tr, ok := targetRoot[a]; ok {
+				if r, _, _ := w.rootOf(p); r == tr {
+					drop(p)
+				}
+				break
+			}
+			if filepath.Dir(a) == a {
 				break
 			}
 		}
@@ -238,7 +300,13 @@ func (w *Watcher) reconcile(targets map[string]bool) {
 			return
 		}
 		watched[p] = true
-		if err := w.opts.addWatch(w.fsw, p); err != nil && !errors.Is(err, fs.ErrNotExist) {
+		err := w.opts.addWatch(w.fsw, p)
+		switch {
+		case err == nil:
+			w.inode[p], _ = os.Stat(p)
+		case errors.Is(err, fsnotify.ErrClosed):
+			return // closing
+		case !errors.Is(err, fs.ErrNotExist):
 			w.poll(p, err)
 		}
 	}
@@ -250,7 +318,13 @@ func (w *Watcher) reconcile(targets map[string]bool) {
 // folder of the layer read under its own name. A layer nested inside is
 // left to its own reconcile.
 func (w *Watcher) desired(i int, root, dir string, want map[string]bool) {
-	l, rules := w.rt.layerAt(i)
+	l, rules, ok := w.rt.layerAt(i)
+	if !ok {
+		return
+	}
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return
+	}
 	if dir != root && skipsPath(l.FS, rules, w.rel(root, dir)) {
 		return
 	}
@@ -373,29 +447,41 @@ func (w *Watcher) loop(ctx context.Context) {
 	pending := map[Change]bool{}
 	targets := map[string]bool{} // folders whose watches to reconcile before the next reload
 	var quiet, deadline <-chan time.Time
+	var graceUntil time.Time
 	add := func(c Change) {
 		pending[c] = true
-		quiet = time.After(w.opts.debounce)
+		quiet = time.After(max(w.opts.debounce, time.Until(graceUntil)))
 		if deadline == nil {
 			deadline = time.After(w.opts.maxWait)
 		}
 	}
-	event := func(ev fsnotify.Event) {
-		c, target, ok := w.change(ev)
-		if !ok {
-			return
+	refresh := func() {
+		// The layers changed (an extends edit, here or through a direct
+		// Reload): watch what is read now, then read it all once more,
+		// since what changed before its watch was in place sent no event.
+		if w.syncRoots() {
+			for _, i := range w.roots {
+				add(Change{Layer: i, Path: ""})
+			}
 		}
-		add(c)
+	}
+	event := func(ev fsnotify.Event) {
+		refresh()
+		changes, target := w.change(ev)
+		for _, c := range changes {
+			if ev.Has(fsnotify.Remove) && c.Path != "" && !strings.Contains(c.Path, "/") {
+				// A top-level folder removed may be rm -rf of the whole
+				// app (a deploy): give it time to reach the app folder,
+				// so the reload sees the folder missing and keeps the
+				// last good elements, rather than removing them one
+				// folder at a time.
+				graceUntil = time.Now().Add(removalGrace)
+				deadline = time.After(w.opts.maxWait + removalGrace)
+			}
+			add(c)
+		}
 		if target != "" {
 			targets[target] = true
-		}
-		if ev.Has(fsnotify.Remove) && c.Path != "" && !strings.Contains(c.Path, "/") {
-			// A top-level folder removed may be rm -rf of the whole app
-			// (a deploy): give it time to reach the app folder, so the
-			// reload sees the folder missing and keeps the last good
-			// elements, rather than removing them one folder at a time.
-			quiet = time.After(max(w.opts.debounce, removalGrace))
-			deadline = time.After(w.opts.maxWait + removalGrace)
 		}
 	}
 	flush := func() {
@@ -404,22 +490,11 @@ func (w *Watcher) loop(ctx context.Context) {
 		quiet, deadline = nil, nil
 		// Watches first, then the scan: what changes in between is seen
 		// by both, never by neither.
+		refresh()
 		w.reconcile(targets)
 		clear(targets)
-		gen := w.rt.rulesGen.Load()
 		ran, err := w.rt.reload(ctx, changes)
-		if w.rt.rulesGen.Load() != gen {
-			// The layers or an ignore list changed: watch what is read
-			// now, then read it all once more, since what changed before
-			// its watch was in place sent no event.
-			w.syncRoots()
-			all := map[string]bool{}
-			for root, i := range w.roots {
-				all[root] = true
-				add(Change{Layer: i, Path: ""})
-			}
-			w.reconcile(all)
-		}
+		refresh()
 		if ran && w.opts.onReload != nil {
 			w.opts.onReload(err)
 		}
@@ -451,6 +526,10 @@ func (w *Watcher) loop(ctx context.Context) {
 				targets[root] = true
 			}
 		case <-pollTick.C:
+			refresh()
+			if w.rt.discoveryIncomplete() {
+				add(Change{Layer: 0, Path: AppFile}) // a missing parent may be there now
+			}
 			for root, before := range w.rootInfo {
 				now, _ := os.Stat(root)
 				if (now == nil) != (before == nil) || now != nil && !os.SameFile(now, before) {
@@ -473,11 +552,18 @@ func (w *Watcher) loop(ctx context.Context) {
 	}
 }
 
-// change maps an event to a layer-relative change, and names the folder
-// whose watches it may have changed ("" for none). Whether the change
-// matters to an element is Reload's question.
-func (w *Watcher) change(ev fsnotify.Event) (Change, string, bool) {
-	name := filepath.Clean(ev.Name)
+// change maps an event to layer-relative changes (one per layer that
+// reads the path), and names the folder whose watches it may have changed
+// ("" for none). Whether a change matters to an element is Reload's
+// question.
+func (w *Watcher) change(ev fsnotify.Event) ([]Change, string) {
+	name := ev.Name
+	if !filepath.IsAbs(name) {
+		if abs, err := filepath.Abs(name); err == nil {
+			name = abs
+		}
+	}
+	name = filepath.Clean(name)
 	if i, ok := w.roots[name]; ok {
 		// The layer folder itself came or went (a deploy replaced it, or a
 		// symlink to it was swapped): the old folder's watches name the
@@ -488,30 +574,30 @@ func (w *Watcher) change(ev fsnotify.Event) (Change, string, bool) {
 		if w.fsw != nil {
 			_ = w.fsw.Add(filepath.Dir(name)) // its parent may be new too
 		}
-		return Change{Layer: i, Path: ""}, name, true
+		return []Change{{Layer: i, Path: ""}}, name
 	}
-	root, i, ok := w.rootOf(name)
-	if !ok {
-		return Change{}, "", false
-	}
-	rel := w.rel(root, name)
-	base := path.Base(rel)
 	target := ""
+	base := filepath.Base(name)
 	switch {
 	case strings.HasPrefix(base, ".."):
 		// A ConfigMap swaps its ..data link: the folder holding it changed.
-		rel = path.Dir(rel)
-	case strings.HasPrefix(base, ".") || strings.HasSuffix(base, "~"):
-		return Change{}, "", false // editor temp files; the save itself is an event too
+		name = filepath.Dir(name)
+	case strings.HasPrefix(base, "."):
+		return nil, "" // editor temp files and hidden folders; the save itself is an event too
 	case base == elements.ElementFile:
 		// The folder became or stopped being an element: its frontend/
 		// and backend/ are now read, or no longer.
 		target = filepath.Dir(name)
-	case ev.Has(fsnotify.Create) || ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename):
-		target = name // a folder that came or went, or a file: reconcile finds which
+	case ev.Has(fsnotify.Remove) || ev.Has(fsnotify.Rename):
+		target = name // a folder that went, or a file: reconcile finds which
+	case ev.Has(fsnotify.Create):
+		if fi, err := os.Stat(name); err == nil && fi.IsDir() {
+			target = name
+		}
 	}
-	if rel == "." {
-		rel = ""
+	var out []Change
+	for root, i := range w.rootsOf(name) {
+		out = append(out, Change{Layer: i, Path: w.rel(root, name)})
 	}
-	return Change{Layer: i, Path: rel}, target, true
+	return out, target
 }

@@ -325,3 +325,174 @@ func TestSlowRemovalOfTheAppKeepsElements(t *testing.T) {
 		t.Errorf("Red is gone while the folder is missing; the last good elements should serve")
 	}
 }
+
+// Cases a second attack review found in the reworked watcher.
+
+// An app opened as "." (jit serve --app .) reloads like any other.
+func TestAppOpenedAsDot(t *testing.T) {
+	dir := newApp(t)
+	t.Chdir(dir)
+	w := openWatchedWith(t, ".", &syncLog{})
+	writeFile(t, filepath.Join(dir, "demo/things/Red/Red.json"), `{"size":2}`)
+	w.eventually(t, "an edit in an app opened as .", sizeIs("demo.things.Red", 2))
+}
+
+// Layers changed by a direct Reload are watched as they are now.
+func TestDirectReloadChangesLayers(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	app := filepath.Join(base, "app")
+	mustRun(t, "cp", "-r", newApp(t), app)
+	for _, p := range []string{"p1", "p2"} {
+		writeFile(t, filepath.Join(base, p, "demo/things/From"+p, "e.json"), `{"type":"demo.things.WidgetType"}`)
+		writeFile(t, filepath.Join(base, p, "demo/things/From"+p, "From"+p+".json"), `{"size":7}`)
+	}
+	writeFile(t, filepath.Join(app, "app.json"), `{"title":"t","extends":["../p1","../p2"]}`)
+	w := openDiscovering(t, app, &syncLog{})
+	writeFile(t, filepath.Join(app, "app.json"), `{"title":"t","extends":["../p2"]}`)
+	if err := w.Reload(context.Background(), []runtime.Change{{Layer: 0, Path: "app.json"}}); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(base, "p2/demo/things/Fromp2/Fromp2.json"), `{"size":8}`)
+	w.eventually(t, "an edit in p2, now the second layer", sizeIs("demo.things.Fromp2", 8))
+	writeFile(t, filepath.Join(base, "p1/demo/things/Fromp1/Fromp1.json"), `{"size":9}`)
+	writeFile(t, filepath.Join(app, "demo/things/Red/Red.json"), `{"size":2}`)
+	w.eventually(t, "the sentinel", sizeIs("demo.things.Red", 2))
+	sameAsFreshLoad(t, w, app)
+}
+
+// Files get no watches, however many are created.
+func TestFilesGetNoWatch(t *testing.T) {
+	t.Parallel()
+	dir := newApp(t)
+	w := openWatchedWith(t, dir, &syncLog{})
+	for _, n := range []string{"index.ts", "notes.md", "extra.json"} {
+		writeFile(t, filepath.Join(dir, "demo/things/Red", n), "x")
+	}
+	writeAtomic(t, filepath.Join(dir, "app.json"), `{"title":"t"}`)
+	writeFile(t, filepath.Join(dir, "README.md"), "x")
+	writeFile(t, filepath.Join(dir, "demo/things/Red/Red.json"), `{"size":2}`)
+	w.eventually(t, "the sentinel", sizeIs("demo.things.Red", 2))
+	for _, p := range watchList(t, w, dir) {
+		if fi, err := os.Stat(filepath.Join(dir, p)); err == nil && !fi.IsDir() {
+			t.Errorf("a file has a watch: %s", p)
+		}
+	}
+}
+
+// A folder moved away and another put at its path in one burst: the new
+// one is watched under the path, the old one under its new name.
+func TestFolderSwappedAtTheSamePath(t *testing.T) {
+	t.Parallel()
+	dir := newApp(t)
+	w := openWatchedWith(t, dir, &syncLog{})
+	prep := filepath.Join(t.TempDir(), "demo")
+	mustRun(t, "cp", "-r", filepath.Join(dir, "demo"), prep)
+	if err := os.Rename(filepath.Join(dir, "demo"), filepath.Join(dir, "demo_old")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(prep, filepath.Join(dir, "demo")); err != nil {
+		t.Fatal(err)
+	}
+	w.eventually(t, "demo_old read", sizeIs("demo_old.things.Red", 1))
+	writeFile(t, filepath.Join(dir, "demo/things/Red/Red.json"), `{"size":5}`)
+	w.eventually(t, "an edit in the new demo", sizeIs("demo.things.Red", 5))
+	writeFile(t, filepath.Join(dir, "demo_old/things/Red/Red.json"), `{"size":6}`)
+	w.eventually(t, "an edit in demo_old", sizeIs("demo_old.things.Red", 6))
+	sameAsFreshLoad(t, w, dir)
+}
+
+// A symlinked folder pointed elsewhere (ln -sfn) is watched at its new target.
+func TestSymlinkRetargeted(t *testing.T) {
+	t.Parallel()
+	dir := newApp(t)
+	a, b := t.TempDir(), t.TempDir()
+	for _, d := range []string{a, b} {
+		writeFile(t, filepath.Join(d, "Linked/e.json"), `{"type":"demo.things.WidgetType"}`)
+		writeFile(t, filepath.Join(d, "Linked/Linked.json"), `{"size":1}`)
+	}
+	if err := os.Symlink(a, filepath.Join(dir, "shared")); err != nil {
+		t.Fatal(err)
+	}
+	w := openWatchedWith(t, dir, &syncLog{})
+	writeFile(t, filepath.Join(b, "Linked/Linked.json"), `{"size":2}`)
+	mustRun(t, "ln", "-sfn", b, filepath.Join(dir, "shared"))
+	w.eventually(t, "the new target read", sizeIs("shared.Linked", 2))
+	writeFile(t, filepath.Join(b, "Linked/Linked.json"), `{"size":3}`)
+	w.eventually(t, "an edit in the new target", sizeIs("shared.Linked", 3))
+	sameAsFreshLoad(t, w, dir)
+}
+
+// The removal grace holds however many other events follow.
+func TestRemovalGraceOutlastsOtherEvents(t *testing.T) {
+	t.Parallel()
+	app := filepath.Join(t.TempDir(), "app")
+	mustRun(t, "cp", "-r", newApp(t), app)
+	writeFile(t, filepath.Join(app, "models/__init__.py"), "")
+	w := openWatchedWith(t, app, &syncLog{})
+	os.RemoveAll(filepath.Join(app, "demo"))
+	os.Remove(filepath.Join(app, "models/__init__.py"))
+	time.Sleep(300 * time.Millisecond)
+	if widgetIn(w.Snapshot(), "demo.things.Red") == nil {
+		t.Errorf("Red removed 300ms into an rm -rf of the app (the grace is 1s)")
+	}
+	os.RemoveAll(app)
+	w.eventually(t, "the folder reported missing", func(s *runtime.Snapshot) bool { return len(s.MissingFolders()) == 1 })
+	if widgetIn(w.Snapshot(), "demo.things.Red") == nil {
+		t.Errorf("Red is gone while the folder is missing")
+	}
+}
+
+// A folder two layers read (a parent inside its child, not ignored) is
+// updated in both.
+func TestFolderReadByTwoLayers(t *testing.T) {
+	t.Parallel()
+	app := t.TempDir()
+	mustRun(t, "cp", "-r", newApp(t)+"/.", app)
+	writeFile(t, filepath.Join(app, "app.json"), `{"title":"t","extends":["./base"]}`)
+	writeFile(t, filepath.Join(app, "base/demo/things/P/e.json"), `{"type":"demo.things.WidgetType"}`)
+	writeFile(t, filepath.Join(app, "base/demo/things/P/P.json"), `{"size":1}`)
+	w := openDiscovering(t, app, &syncLog{})
+	writeFile(t, filepath.Join(app, "base/demo/things/P/P.json"), `{"size":2}`)
+	w.eventually(t, "the edit in the parent layer", sizeIs("demo.things.P", 2))
+	w.eventually(t, "the edit in the app's copy", sizeIs("base.demo.things.P", 2))
+	sameAsFreshLoad(t, w, app)
+}
+
+// A parent app that extends names but that is not there yet is loaded
+// when it appears; when the parent goes, its folder's watch goes too.
+func TestParentAppearsLater(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	app := filepath.Join(base, "app")
+	mustRun(t, "cp", "-r", newApp(t), app)
+	writeFile(t, filepath.Join(app, "app.json"), `{"title":"t","extends":["../shared/p1"]}`)
+	w := openDiscovering(t, app, &syncLog{}, runtime.WithPollInterval(50*time.Millisecond))
+	tmp := filepath.Join(t.TempDir(), "p1")
+	writeFile(t, filepath.Join(tmp, "demo/things/FromP1/e.json"), `{"type":"demo.things.WidgetType"}`)
+	writeFile(t, filepath.Join(tmp, "demo/things/FromP1/FromP1.json"), `{"size":7}`)
+	os.MkdirAll(filepath.Join(base, "shared"), 0o755)
+	mustRun(t, "mv", tmp, filepath.Join(base, "shared/p1"))
+	w.eventually(t, "the parent's element", sizeIs("demo.things.FromP1", 7))
+	sameAsFreshLoad(t, w, app)
+	writeAtomic(t, filepath.Join(app, "app.json"), `{"title":"t"}`)
+	w.eventually(t, "the parent dropped", func(s *runtime.Snapshot) bool { return widgetIn(s, "demo.things.FromP1") == nil })
+	time.Sleep(200 * time.Millisecond)
+	for _, p := range w.watcher.WatchList() {
+		if strings.HasPrefix(p, filepath.Join(base, "shared")) {
+			t.Errorf("still watched: %s", p)
+		}
+	}
+}
+
+// A folder whose name ends in ~ is read, so it is watched like any other.
+func TestTildeFolder(t *testing.T) {
+	t.Parallel()
+	dir := newApp(t)
+	w := openWatchedWith(t, dir, &syncLog{})
+	if err := os.Rename(filepath.Join(dir, "demo/things/Red"), filepath.Join(dir, "demo/things/Red~")); err != nil {
+		t.Fatal(err)
+	}
+	w.eventually(t, "Red gone", func(s *runtime.Snapshot) bool { return widgetIn(s, "demo.things.Red") == nil })
+	sameAsFreshLoad(t, w, dir)
+}
