@@ -291,8 +291,7 @@ func TestWatchLimitFallsBackToPolling(t *testing.T) {
 	for i := range 5 {
 		writeFile(t, filepath.Join(dir, fmt.Sprintf("more/M%d/M%d.json", i, i)), fmt.Sprintf(`{"size":%d}`, i+2))
 	}
-	writeFile(t, filepath.Join(dir, "more/New/e.json"), `{"type":"demo.things.WidgetType"}`)
-	writeFile(t, filepath.Join(dir, "more/New/New.json"), `{"size":9}`)
+	writeWidget(t, filepath.Join(dir, "more/New"), 9)
 	for i := range 5 {
 		w.eventually(t, fmt.Sprintf("M%d edited", i), sizeIs(fmt.Sprintf("more.M%d", i), float64(i+2)))
 	}
@@ -337,8 +336,7 @@ func TestAppFolderReplaced(t *testing.T) {
 			w.eventually(t, "the folder back", func(s *runtime.Snapshot) bool { return len(s.MissingFolders()) == 0 && len(s.Problems()) == 0 })
 			writeFile(t, filepath.Join(app, "demo/things/Red/Red.json"), `{"size":3}`)
 			w.eventually(t, "an edit in the new folder", sizeIs("demo.things.Red", 3))
-			writeFile(t, filepath.Join(app, "demo/things/New/e.json"), `{"type":"demo.things.WidgetType"}`)
-			writeFile(t, filepath.Join(app, "demo/things/New/New.json"), `{"size":4}`)
+			writeWidget(t, filepath.Join(app, "demo/things/New"), 4)
 			w.eventually(t, "a new element in the new folder", sizeIs("demo.things.New", 4))
 			sameAsFreshLoad(t, w, app)
 		})
@@ -354,12 +352,7 @@ func TestAppFolderReplaced(t *testing.T) {
 			t.Fatal(err)
 		}
 		w := openWatchedWith(t, current, &syncLog{})
-		if err := os.Symlink("release-2", current+".tmp"); err != nil {
-			t.Fatal(err)
-		}
-		if err := os.Rename(current+".tmp", current); err != nil {
-			t.Fatal(err)
-		}
+		swapSymlink(t, "release-2", current)
 		w.eventually(t, "release-2 read", sizeIs("demo.things.Red", 2))
 		writeFile(t, filepath.Join(base, "release-2/demo/things/Red/Red.json"), `{"size":5}`)
 		w.eventually(t, "an edit in release-2", sizeIs("demo.things.Red", 5))
@@ -511,8 +504,7 @@ func TestAppJSONEditsApplyLive(t *testing.T) {
 	base := t.TempDir()
 	app := filepath.Join(base, "app")
 	mustRun(t, "cp", "-r", newApp(t), app)
-	writeFile(t, filepath.Join(base, "parent/demo/things/FromParent/e.json"), `{"type":"demo.things.WidgetType"}`)
-	writeFile(t, filepath.Join(base, "parent/demo/things/FromParent/FromParent.json"), `{"size":7}`)
+	writeWidget(t, filepath.Join(base, "parent/demo/things/FromParent"), 7)
 	logs := &syncLog{}
 	w := openDiscovering(t, app, logs)
 	defer func() {
@@ -626,8 +618,7 @@ func TestSymlinkedFolderIsWatched(t *testing.T) {
 	t.Parallel()
 	dir := newApp(t)
 	shared := t.TempDir()
-	writeFile(t, filepath.Join(shared, "Linked/e.json"), `{"type":"demo.things.WidgetType"}`)
-	writeFile(t, filepath.Join(shared, "Linked/Linked.json"), `{"size":1}`)
+	writeWidget(t, filepath.Join(shared, "Linked"), 1)
 	if err := os.Symlink(shared, filepath.Join(dir, "shared")); err != nil {
 		t.Fatal(err)
 	}
@@ -654,8 +645,7 @@ func TestNoInotifyPollsEverything(t *testing.T) {
 		runtime.WithNewWatcher(func() (*fsnotify.Watcher, error) { return nil, errors.New("too many open files") }))
 	writeFile(t, filepath.Join(app, "demo/things/Red/Red.json"), `{"size":2,"label":"polled"}`)
 	w.eventually(t, "an edit seen by polling", sizeIs("demo.things.Red", 2))
-	writeFile(t, filepath.Join(app, "demo/things/New/e.json"), `{"type":"demo.things.WidgetType"}`)
-	writeFile(t, filepath.Join(app, "demo/things/New/New.json"), `{"size":4}`)
+	writeWidget(t, filepath.Join(app, "demo/things/New"), 4)
 	w.eventually(t, "a new element seen by polling", sizeIs("demo.things.New", 4))
 	mustRun(t, "mv", app, app+".old")
 	w.eventually(t, "the folder reported missing", func(s *runtime.Snapshot) bool { return len(s.MissingFolders()) == 1 })

@@ -19,15 +19,7 @@ import (
 // list (a panic in the watcher's goroutine, so in the server).
 func TestDroppingParentsFromExtends(t *testing.T) {
 	t.Parallel()
-	base := t.TempDir()
-	app := filepath.Join(base, "app")
-	mustRun(t, "cp", "-r", newApp(t), app)
-	for _, p := range []string{"p1", "p2"} {
-		writeFile(t, filepath.Join(base, p, "demo/things/From"+p, "e.json"), `{"type":"demo.things.WidgetType"}`)
-		writeFile(t, filepath.Join(base, p, "demo/things/From"+p, "From"+p+".json"), `{"size":7}`)
-	}
-	writeFile(t, filepath.Join(app, "app.json"), `{"title":"t","extends":["../p1","../p2"]}`)
-	w := openDiscovering(t, app, &syncLog{})
+	base, app, w := appWithTwoParents(t)
 	if widgetIn(w.Snapshot(), "demo.things.Fromp2") == nil {
 		t.Fatal("p2 not loaded")
 	}
@@ -91,8 +83,7 @@ func TestSkippedFolderCreatedLaterIsNotWatched(t *testing.T) {
 func TestRenamedFolderStaysWatched(t *testing.T) {
 	t.Parallel()
 	dir := newApp(t)
-	writeFile(t, filepath.Join(dir, "x/A/sub/E/e.json"), `{"type":"demo.things.WidgetType"}`)
-	writeFile(t, filepath.Join(dir, "x/A/sub/E/E.json"), `{"size":1}`)
+	writeWidget(t, filepath.Join(dir, "x/A/sub/E"), 1)
 	w := openWatchedWith(t, dir, &syncLog{})
 	if err := os.Rename(filepath.Join(dir, "x/A"), filepath.Join(dir, "x/B")); err != nil {
 		t.Fatal(err)
@@ -116,20 +107,14 @@ func TestSwappedReleaseRereadsAppJSON(t *testing.T) {
 	mustRun(t, "cp", "-r", newApp(t), filepath.Join(base, "release-1"))
 	mustRun(t, "cp", "-r", filepath.Join(base, "release-1"), filepath.Join(base, "release-2"))
 	writeFile(t, filepath.Join(base, "release-2/app.json"), `{"title":"r2","ignore":["drafts"]}`)
-	writeFile(t, filepath.Join(base, "release-2/drafts/D/e.json"), `{"type":"demo.things.WidgetType"}`)
-	writeFile(t, filepath.Join(base, "release-2/drafts/D/D.json"), `{"size":1}`)
+	writeWidget(t, filepath.Join(base, "release-2/drafts/D"), 1)
 	writeFile(t, filepath.Join(base, "release-2/demo/things/Red/Red.json"), `{"size":2}`)
 	current := filepath.Join(base, "current")
 	if err := os.Symlink("release-1", current); err != nil {
 		t.Fatal(err)
 	}
 	w := openWatchedWith(t, current, &syncLog{})
-	if err := os.Symlink("release-2", current+".tmp"); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Rename(current+".tmp", current); err != nil {
-		t.Fatal(err)
-	}
+	swapSymlink(t, "release-2", current)
 	w.eventually(t, "release-2 read", sizeIs("demo.things.Red", 2))
 	sameAsFreshLoad(t, w, current)
 }
@@ -168,8 +153,7 @@ func TestCodeFoldersFollowTheElement(t *testing.T) {
 	t.Parallel()
 	dir := newApp(t)
 	writeFile(t, filepath.Join(dir, "x/A/e.json"), `{"title":"A"}`)
-	writeFile(t, filepath.Join(dir, "x/A/frontend/B/e.json"), `{"type":"demo.things.WidgetType"}`)
-	writeFile(t, filepath.Join(dir, "x/A/frontend/B/B.json"), `{"size":1}`)
+	writeWidget(t, filepath.Join(dir, "x/A/frontend/B"), 1)
 	w := openWatchedWith(t, dir, &syncLog{})
 	if err := os.Remove(filepath.Join(dir, "x/A/e.json")); err != nil {
 		t.Fatal(err)
@@ -193,8 +177,7 @@ func TestNestedParentLayer(t *testing.T) {
 	app := t.TempDir()
 	mustRun(t, "cp", "-r", newApp(t)+"/.", app)
 	writeFile(t, filepath.Join(app, "app.json"), `{"title":"t","extends":["./base"],"ignore":["base"]}`)
-	writeFile(t, filepath.Join(app, "base/demo/things/P/e.json"), `{"type":"demo.things.WidgetType"}`)
-	writeFile(t, filepath.Join(app, "base/demo/things/P/P.json"), `{"size":1}`)
+	writeWidget(t, filepath.Join(app, "base/demo/things/P"), 1)
 	w := openDiscovering(t, app, &syncLog{})
 	for i := 2; i < 8; i++ {
 		writeFile(t, filepath.Join(app, "base/demo/things/P/P.json"), fmt.Sprintf(`{"size":%d}`, i))
@@ -207,8 +190,7 @@ func TestBrokenAppJSONKeepsIgnore(t *testing.T) {
 	t.Parallel()
 	dir := newApp(t)
 	writeFile(t, filepath.Join(dir, "app.json"), `{"title":"t","ignore":["drafts"]}`)
-	writeFile(t, filepath.Join(dir, "drafts/D/e.json"), `{"type":"demo.things.WidgetType"}`)
-	writeFile(t, filepath.Join(dir, "drafts/D/D.json"), `{"size":1}`)
+	writeWidget(t, filepath.Join(dir, "drafts/D"), 1)
 	w := openDiscovering(t, dir, &syncLog{})
 	writeAtomic(t, filepath.Join(dir, "app.json"), `{"title":"t","ignore":["drafts"],}`)
 	w.eventually(t, "the syntax error", func(s *runtime.Snapshot) bool { return s.Problems().HasErrors() })
@@ -226,8 +208,7 @@ func TestQuickSecondAppJSONSave(t *testing.T) {
 	for i := range 1000 {
 		os.MkdirAll(filepath.Join(dir, fmt.Sprintf("bulk/f%d/g", i)), 0o755)
 	}
-	writeFile(t, filepath.Join(dir, "drafts/D/e.json"), `{"type":"demo.things.WidgetType"}`)
-	writeFile(t, filepath.Join(dir, "drafts/D/D.json"), `{"size":1}`)
+	writeWidget(t, filepath.Join(dir, "drafts/D"), 1)
 	logs := &syncLog{}
 	w := openDiscovering(t, dir, logs)
 	writeAtomic(t, filepath.Join(dir, "app.json"), `{"title":"renamed"}`)
@@ -245,8 +226,7 @@ func TestQuickSecondAppJSONSave(t *testing.T) {
 func TestSymlinksDoNotMultiplyWatches(t *testing.T) {
 	t.Parallel()
 	dir := newApp(t)
-	writeFile(t, filepath.Join(dir, "zone/E/e.json"), `{"type":"demo.things.WidgetType"}`)
-	writeFile(t, filepath.Join(dir, "zone/E/E.json"), `{"size":1}`)
+	writeWidget(t, filepath.Join(dir, "zone/E"), 1)
 	if err := os.Symlink("zone", filepath.Join(dir, "alink")); err != nil {
 		t.Fatal(err)
 	}
@@ -266,8 +246,7 @@ func TestSymlinksDoNotMultiplyWatches(t *testing.T) {
 func TestDanglingEJSONLink(t *testing.T) {
 	t.Parallel()
 	dir := newApp(t)
-	writeFile(t, filepath.Join(dir, "x/A/frontend/B/e.json"), `{"type":"demo.things.WidgetType"}`)
-	writeFile(t, filepath.Join(dir, "x/A/frontend/B/B.json"), `{"size":1}`)
+	writeWidget(t, filepath.Join(dir, "x/A/frontend/B"), 1)
 	if err := os.Symlink("nowhere", filepath.Join(dir, "x/A/e.json")); err != nil {
 		t.Fatal(err)
 	}
@@ -290,6 +269,39 @@ func TestIgnoreListIsBounded(t *testing.T) {
 	writeFile(t, filepath.Join(dir, "app.json"), b.String())
 	if got := problemLines(open(t, dir).Snapshot().Problems()); len(got) != 1 || got[0] != "error app.json: ignore: 1001 entries; at most 1000" {
 		t.Errorf("problems: %q", got)
+	}
+}
+
+// appWithTwoParents opens base/app, which extends ../p1 and ../p2, each
+// with one element (demo.things.Fromp1, demo.things.Fromp2).
+func appWithTwoParents(t *testing.T) (base, app string, w *watched) {
+	t.Helper()
+	base = t.TempDir()
+	app = filepath.Join(base, "app")
+	mustRun(t, "cp", "-r", newApp(t), app)
+	for _, p := range []string{"p1", "p2"} {
+		writeWidget(t, filepath.Join(base, p, "demo/things/From"+p), 7)
+	}
+	writeFile(t, filepath.Join(app, "app.json"), `{"title":"t","extends":["../p1","../p2"]}`)
+	return base, app, openDiscovering(t, app, &syncLog{})
+}
+
+// writeWidget writes a WidgetType instance into the folder dir.
+func writeWidget(t *testing.T, dir string, size int) {
+	t.Helper()
+	writeFile(t, filepath.Join(dir, "e.json"), `{"type":"demo.things.WidgetType"}`)
+	writeFile(t, filepath.Join(dir, filepath.Base(dir)+".json"), fmt.Sprintf(`{"size":%d}`, size))
+}
+
+// swapSymlink points link at target the way deploy tools do: a new link
+// renamed over the old one.
+func swapSymlink(t *testing.T, target, link string) {
+	t.Helper()
+	if err := os.Symlink(target, link+".tmp"); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(link+".tmp", link); err != nil {
+		t.Fatal(err)
 	}
 }
 
@@ -340,15 +352,7 @@ func TestAppOpenedAsDot(t *testing.T) {
 // Layers changed by a direct Reload are watched as they are now.
 func TestDirectReloadChangesLayers(t *testing.T) {
 	t.Parallel()
-	base := t.TempDir()
-	app := filepath.Join(base, "app")
-	mustRun(t, "cp", "-r", newApp(t), app)
-	for _, p := range []string{"p1", "p2"} {
-		writeFile(t, filepath.Join(base, p, "demo/things/From"+p, "e.json"), `{"type":"demo.things.WidgetType"}`)
-		writeFile(t, filepath.Join(base, p, "demo/things/From"+p, "From"+p+".json"), `{"size":7}`)
-	}
-	writeFile(t, filepath.Join(app, "app.json"), `{"title":"t","extends":["../p1","../p2"]}`)
-	w := openDiscovering(t, app, &syncLog{})
+	base, app, w := appWithTwoParents(t)
 	writeFile(t, filepath.Join(app, "app.json"), `{"title":"t","extends":["../p2"]}`)
 	if err := w.Reload(context.Background(), []runtime.Change{{Layer: 0, Path: "app.json"}}); err != nil {
 		t.Fatal(err)
@@ -408,8 +412,7 @@ func TestSymlinkRetargeted(t *testing.T) {
 	dir := newApp(t)
 	a, b := t.TempDir(), t.TempDir()
 	for _, d := range []string{a, b} {
-		writeFile(t, filepath.Join(d, "Linked/e.json"), `{"type":"demo.things.WidgetType"}`)
-		writeFile(t, filepath.Join(d, "Linked/Linked.json"), `{"size":1}`)
+		writeWidget(t, filepath.Join(d, "Linked"), 1)
 	}
 	if err := os.Symlink(a, filepath.Join(dir, "shared")); err != nil {
 		t.Fatal(err)
@@ -450,8 +453,7 @@ func TestFolderReadByTwoLayers(t *testing.T) {
 	app := t.TempDir()
 	mustRun(t, "cp", "-r", newApp(t)+"/.", app)
 	writeFile(t, filepath.Join(app, "app.json"), `{"title":"t","extends":["./base"]}`)
-	writeFile(t, filepath.Join(app, "base/demo/things/P/e.json"), `{"type":"demo.things.WidgetType"}`)
-	writeFile(t, filepath.Join(app, "base/demo/things/P/P.json"), `{"size":1}`)
+	writeWidget(t, filepath.Join(app, "base/demo/things/P"), 1)
 	w := openDiscovering(t, app, &syncLog{})
 	writeFile(t, filepath.Join(app, "base/demo/things/P/P.json"), `{"size":2}`)
 	w.eventually(t, "the edit in the parent layer", sizeIs("demo.things.P", 2))
@@ -469,8 +471,7 @@ func TestParentAppearsLater(t *testing.T) {
 	writeFile(t, filepath.Join(app, "app.json"), `{"title":"t","extends":["../shared/p1"]}`)
 	w := openDiscovering(t, app, &syncLog{}, runtime.WithPollInterval(50*time.Millisecond))
 	tmp := filepath.Join(t.TempDir(), "p1")
-	writeFile(t, filepath.Join(tmp, "demo/things/FromP1/e.json"), `{"type":"demo.things.WidgetType"}`)
-	writeFile(t, filepath.Join(tmp, "demo/things/FromP1/FromP1.json"), `{"size":7}`)
+	writeWidget(t, filepath.Join(tmp, "demo/things/FromP1"), 7)
 	os.MkdirAll(filepath.Join(base, "shared"), 0o755)
 	mustRun(t, "mv", tmp, filepath.Join(base, "shared/p1"))
 	w.eventually(t, "the parent's element", sizeIs("demo.things.FromP1", 7))
