@@ -219,7 +219,10 @@ func (w *Watcher) forget(dir string) {
 	}
 	if w.fsw != nil {
 		for _, p := range w.fsw.WatchList() {
-			if mine(p) && !w.parents[p] {
+			if w.parents[p] && within(p, dir) {
+				_ = w.fsw.Add(p) // re-resolve the path: the folder there is another one now
+				delete(w.inode, p)
+			} else if mine(p) && !w.parents[p] {
 				_ = w.fsw.Remove(p)
 				delete(w.inode, p)
 			}
@@ -263,7 +266,7 @@ func (w *Watcher) reconcile(targets map[string]bool) {
 		delete(watched, p)
 	}
 	for _, p := range have {
-		if w.parents[p] && !w.inside(p) {
+		if w.parents[p] && (!w.inside(p) || !want[p]) {
 			continue
 		}
 		watched[p] = true
@@ -447,11 +450,12 @@ func (w *Watcher) loop(ctx context.Context) {
 	pending := map[Change]bool{}
 	targets := map[string]bool{} // folders whose watches to reconcile before the next reload
 	var quiet, deadline <-chan time.Time
-	var graceUntil time.Time
+	var graceUntil, firstPending time.Time
 	add := func(c Change) {
 		pending[c] = true
 		quiet = time.After(max(w.opts.debounce, time.Until(graceUntil)))
 		if deadline == nil {
+			firstPending = time.Now()
 			deadline = time.After(w.opts.maxWait)
 		}
 	}
@@ -467,16 +471,25 @@ func (w *Watcher) loop(ctx context.Context) {
 	}
 	event := func(ev fsnotify.Event) {
 		refresh()
+		_, wasDir := w.inode[filepath.Clean(ev.Name)]
+		if _, polled := w.polled[filepath.Clean(ev.Name)]; polled {
+			wasDir = true
+		}
 		changes, target := w.change(ev)
 		for _, c := range changes {
-			if ev.Has(fsnotify.Remove) && c.Path != "" && !strings.Contains(c.Path, "/") {
+			if ev.Has(fsnotify.Remove) && wasDir && c.Path != "" && !strings.Contains(c.Path, "/") {
 				// A top-level folder removed may be rm -rf of the whole
 				// app (a deploy): give it time to reach the app folder,
 				// so the reload sees the folder missing and keeps the
 				// last good elements, rather than removing them one
 				// folder at a time.
 				graceUntil = time.Now().Add(removalGrace)
-				deadline = time.After(w.opts.maxWait + removalGrace)
+				if deadline == nil {
+					firstPending = time.Now()
+				}
+				// Bounded by the first pending change: a top-level file
+				// removed over and over must not put reloads off forever.
+				deadline = time.After(time.Until(firstPending.Add(w.opts.maxWait + removalGrace)))
 			}
 			add(c)
 		}
@@ -528,7 +541,12 @@ func (w *Watcher) loop(ctx context.Context) {
 		case <-pollTick.C:
 			refresh()
 			if w.rt.discoveryIncomplete() {
-				add(Change{Layer: 0, Path: AppFile}) // a missing parent may be there now
+				// A missing parent may be there now. Not a burst to wait
+				// out: a pending debounce is not restarted for it.
+				pending[Change{Layer: 0, Path: AppFile}] = true
+				if quiet == nil {
+					quiet = time.After(w.opts.debounce)
+				}
 			}
 			for root, before := range w.rootInfo {
 				now, _ := os.Stat(root)
@@ -574,7 +592,13 @@ func (w *Watcher) change(ev fsnotify.Event) ([]Change, string) {
 		if w.fsw != nil {
 			_ = w.fsw.Add(filepath.Dir(name)) // its parent may be new too
 		}
-		return []Change{{Layer: i, Path: ""}}, name
+		out := []Change{{Layer: i, Path: ""}}
+		for root, j := range w.rootsOf(name) {
+			if root != name {
+				out = append(out, Change{Layer: j, Path: w.rel(root, name)})
+			}
+		}
+		return out, name
 	}
 	target := ""
 	base := filepath.Base(name)
@@ -582,6 +606,7 @@ func (w *Watcher) change(ev fsnotify.Event) ([]Change, string) {
 	case strings.HasPrefix(base, ".."):
 		// A ConfigMap swaps its ..data link: the folder holding it changed.
 		name = filepath.Dir(name)
+		target = name
 	case strings.HasPrefix(base, "."):
 		return nil, "" // editor temp files and hidden folders; the save itself is an event too
 	case base == elements.ElementFile:
