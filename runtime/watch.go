@@ -67,6 +67,7 @@ type Watcher struct {
 	parents    map[string]bool        // folders holding a layer folder, watched to see it replaced
 	polled     map[string]uint64      // folders without a watch → signature of their entries
 	inode      map[string]os.FileInfo // each watched folder as it was when its watch was added
+	names      map[string][]string    // folder identity → the watched paths that reach it
 	warnedPoll bool
 	warnedMax  bool
 }
@@ -91,7 +92,7 @@ func (rt *Runtime) Watch(ctx context.Context, opts ...WatchOption) (*Watcher, er
 		opt(&o)
 	}
 	w := &Watcher{rt: rt, opts: o, done: make(chan struct{}), roots: map[string]int{}, rootInfo: map[string]os.FileInfo{},
-		parents: map[string]bool{}, polled: map[string]uint64{}, inode: map[string]os.FileInfo{}}
+		parents: map[string]bool{}, polled: map[string]uint64{}, inode: map[string]os.FileInfo{}, names: map[string][]string{}}
 	fsw, err := o.newWatcher()
 	if err != nil {
 		// Out of inotify instances (fs.inotify.max_user_instances): poll
@@ -181,6 +182,50 @@ func (w *Watcher) inside(dir string) bool {
 	return ok
 }
 
+// track remembers a watched folder's identity: inotify has one watch per
+// folder, whose events carry one of the paths that reach it, so events are
+// passed on to the others (two links to one folder).
+func (w *Watcher) track(p string) {
+	fi, err := os.Stat(p)
+	if err != nil {
+		return
+	}
+	w.inode[p] = fi
+	if id := folderID(fi); id != "" {
+		w.names[id] = append(w.names[id], p)
+	}
+}
+
+func (w *Watcher) untrack(p string) {
+	if fi, ok := w.inode[p]; ok {
+		if id := folderID(fi); id != "" {
+			if rest := slices.DeleteFunc(w.names[id], func(q string) bool { return q == p }); len(rest) > 0 {
+				w.names[id] = rest
+			} else {
+				delete(w.names, id)
+			}
+		}
+	}
+	delete(w.inode, p)
+}
+
+// aliases returns the other paths of an event's path: the same entry
+// reached through the other paths of its folder.
+func (w *Watcher) aliases(name string) []string {
+	dir, base := filepath.Dir(name), filepath.Base(name)
+	fi, ok := w.inode[dir]
+	if !ok {
+		return nil
+	}
+	var out []string
+	for _, q := range w.names[folderID(fi)] {
+		if q != dir {
+			out = append(out, filepath.Join(q, base))
+		}
+	}
+	return out
+}
+
 // rootOf returns the layer folder an on-disk path belongs to: the longest
 // one that holds it, since a parent app may live inside its child's folder.
 func (w *Watcher) rootOf(p string) (string, int, bool) {
@@ -221,10 +266,10 @@ func (w *Watcher) forget(dir string) {
 		for _, p := range w.fsw.WatchList() {
 			if w.parents[p] && within(p, dir) {
 				_ = w.fsw.Add(p) // re-resolve the path: the folder there is another one now
-				delete(w.inode, p)
+				w.untrack(p)
 			} else if mine(p) && !w.parents[p] {
 				_ = w.fsw.Remove(p)
-				delete(w.inode, p)
+				w.untrack(p)
 			}
 		}
 	}
@@ -261,7 +306,7 @@ func (w *Watcher) reconcile(targets map[string]bool) {
 			delete(w.polled, p)
 		} else {
 			_ = w.fsw.Remove(p)
-			delete(w.inode, p)
+			w.untrack(p)
 		}
 		delete(watched, p)
 	}
@@ -306,7 +351,7 @@ func (w *Watcher) reconcile(targets map[string]bool) {
 		err := w.opts.addWatch(w.fsw, p)
 		switch {
 		case err == nil:
-			w.inode[p], _ = os.Stat(p)
+			w.track(p)
 		case errors.Is(err, fsnotify.ErrClosed):
 			return // closing
 		case !errors.Is(err, fs.ErrNotExist):
@@ -471,30 +516,34 @@ func (w *Watcher) loop(ctx context.Context) {
 	}
 	event := func(ev fsnotify.Event) {
 		refresh()
-		_, wasDir := w.inode[filepath.Clean(ev.Name)]
-		if _, polled := w.polled[filepath.Clean(ev.Name)]; polled {
-			wasDir = true
-		}
-		changes, target := w.change(ev)
-		for _, c := range changes {
-			if ev.Has(fsnotify.Remove) && wasDir && c.Path != "" && !strings.Contains(c.Path, "/") {
-				// A top-level folder removed may be rm -rf of the whole
-				// app (a deploy): give it time to reach the app folder,
-				// so the reload sees the folder missing and keeps the
-				// last good elements, rather than removing them one
-				// folder at a time.
-				graceUntil = time.Now().Add(removalGrace)
-				if deadline == nil {
-					firstPending = time.Now()
-				}
-				// Bounded by the first pending change: a top-level file
-				// removed over and over must not put reloads off forever.
-				deadline = time.After(time.Until(firstPending.Add(w.opts.maxWait + removalGrace)))
+		name := absClean(ev.Name)
+		for _, n := range append([]string{name}, w.aliases(name)...) {
+			_, wasDir := w.inode[n]
+			if _, polled := w.polled[n]; polled {
+				wasDir = true
 			}
-			add(c)
-		}
-		if target != "" {
-			targets[target] = true
+			changes, target := w.change(fsnotify.Event{Name: n, Op: ev.Op})
+			for _, c := range changes {
+				if ev.Has(fsnotify.Remove) && wasDir && c.Path != "" && !strings.Contains(c.Path, "/") {
+					// A top-level folder removed may be rm -rf of the
+					// whole app (a deploy): give it time to reach the app
+					// folder, so the reload sees the folder missing and
+					// keeps the last good elements, rather than removing
+					// them one folder at a time.
+					graceUntil = time.Now().Add(removalGrace)
+					if deadline == nil {
+						firstPending = time.Now()
+					}
+					// Bounded by the first pending change: a top-level
+					// file removed over and over must not put reloads off
+					// forever.
+					deadline = time.After(time.Until(firstPending.Add(w.opts.maxWait + removalGrace)))
+				}
+				add(c)
+			}
+			if target != "" {
+				targets[target] = true
+			}
 		}
 	}
 	flush := func() {
@@ -575,13 +624,7 @@ func (w *Watcher) loop(ctx context.Context) {
 // ("" for none). Whether a change matters to an element is Reload's
 // question.
 func (w *Watcher) change(ev fsnotify.Event) ([]Change, string) {
-	name := ev.Name
-	if !filepath.IsAbs(name) {
-		if abs, err := filepath.Abs(name); err == nil {
-			name = abs
-		}
-	}
-	name = filepath.Clean(name)
+	name := absClean(ev.Name)
 	if i, ok := w.roots[name]; ok {
 		// The layer folder itself came or went (a deploy replaced it, or a
 		// symlink to it was swapped): the old folder's watches name the
@@ -625,4 +668,14 @@ func (w *Watcher) change(ev fsnotify.Event) ([]Change, string) {
 		out = append(out, Change{Layer: i, Path: w.rel(root, name)})
 	}
 	return out, target
+}
+
+// absClean makes an event's path absolute, as the layer folders are.
+func absClean(name string) string {
+	if !filepath.IsAbs(name) {
+		if abs, err := filepath.Abs(name); err == nil {
+			name = abs
+		}
+	}
+	return filepath.Clean(name)
 }

@@ -530,3 +530,38 @@ func TestWatchRetryTickDelaysEdits(t *testing.T) {
 	writeFile(t, filepath.Join(app, "demo/things/Red/Red.json"), `{"size":2}`)
 	w.eventually(t, "the edit, after the debounce", sizeIs("demo.things.Red", 2))
 }
+
+// Two links in one app to the same outside folder: both names are read,
+// so an edit there must change both.
+func TestWatchTwoLinksOneFolder(t *testing.T) {
+	t.Parallel()
+	dir := newApp(t)
+	ext := t.TempDir()
+	writeWidget(t, filepath.Join(ext, "L"), 1)
+	os.Symlink(ext, filepath.Join(dir, "a"))
+	os.Symlink(ext, filepath.Join(dir, "b"))
+	w := openWatchedWith(t, dir, &syncLog{})
+	writeFile(t, filepath.Join(ext, "L/L.json"), `{"size":2}`)
+	w.eventually(t, "a.L", sizeIs("a.L", 2))
+	w.eventually(t, "b.L", sizeIs("b.L", 2))
+}
+
+// Same, across two layers: app/lib and p1/lib both link to one folder.
+func TestWatchTwoLayersLinkOneFolder(t *testing.T) {
+	t.Parallel()
+	base := t.TempDir()
+	app := filepath.Join(base, "app")
+	mustRun(t, "cp", "-r", newApp(t), app)
+	writeWidget(t, filepath.Join(base, "p1/demo/things/Fromp1"), 7)
+	lib := filepath.Join(base, "lib")
+	writeWidget(t, filepath.Join(lib, "L"), 1)
+	os.Symlink(lib, filepath.Join(app, "lib"))
+	os.Symlink(lib, filepath.Join(base, "p1", "lib"))
+	writeFile(t, filepath.Join(app, "app.json"), `{"title":"t","extends":["../p1"]}`)
+	w := openDiscovering(t, app, &syncLog{})
+	writeFile(t, filepath.Join(lib, "L/L.json"), `{"size":2}`)
+	w.eventually(t, "lib.L", sizeIs("lib.L", 2))
+	writeFile(t, filepath.Join(app, "demo/things/Red/Red.json"), `{"size":2}`)
+	w.eventually(t, "sentinel", sizeIs("demo.things.Red", 2))
+	sameAsFreshLoad(t, w, app)
+}
