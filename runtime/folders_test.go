@@ -343,14 +343,7 @@ func TestAppFolderReplaced(t *testing.T) {
 	}
 	t.Run("swapped symlink", func(t *testing.T) {
 		t.Parallel()
-		base := t.TempDir()
-		mustRun(t, "cp", "-r", newApp(t), filepath.Join(base, "release-1"))
-		mustRun(t, "cp", "-r", filepath.Join(base, "release-1"), filepath.Join(base, "release-2"))
-		writeFile(t, filepath.Join(base, "release-2/demo/things/Red/Red.json"), `{"size":2}`)
-		current := filepath.Join(base, "current")
-		if err := os.Symlink("release-1", current); err != nil {
-			t.Fatal(err)
-		}
+		base, current := releases(t, nil, nil)
 		w := openWatchedWith(t, current, &syncLog{})
 		swapSymlink(t, "release-2", current)
 		w.eventually(t, "release-2 read", sizeIs("demo.things.Red", 2))

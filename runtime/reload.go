@@ -62,8 +62,8 @@ func (rt *Runtime) reload(ctx context.Context, changes []Change) (bool, error) {
 		if (e.path == AppFile || e.path == "") && slices.Contains(rt.layers, e.ls) {
 			// A full read of a layer (its folder replaced, or events
 			// lost) reads its app.json too.
-			rt.reloadAppFile(e.ls, dirty)
-			if e.path == "" && slices.Contains(rt.layers, e.ls) {
+			rescanned := rt.reloadAppFile(e.ls, dirty)
+			if e.path == "" && !rescanned && slices.Contains(rt.layers, e.ls) {
 				rt.rescan(e.ls, "", dirty)
 			}
 		}
@@ -147,8 +147,9 @@ func (rt *Runtime) relevant(ls *layerState, p string) bool {
 
 // reloadAppFile re-reads a layer's app.json and applies what changed: a
 // new ignore list re-reads the layer, new extends re-discover the layers.
-// One log line per save names the keys that changed.
-func (rt *Runtime) reloadAppFile(ls *layerState, dirty map[string]bool) {
+// One log line per save names the keys that changed. It reports whether it
+// re-read the whole layer.
+func (rt *Runtime) reloadAppFile(ls *layerState, dirty map[string]bool) (rescanned bool) {
 	raw, _ := elements.ReadFile(ls.FS, AppFile)
 	changed := changedKeys(ls.appJSON, raw)
 	ls.appJSON = raw
@@ -163,6 +164,7 @@ func (rt *Runtime) reloadAppFile(ls *layerState, dirty map[string]bool) {
 			ls.rules = rules
 			rt.rulesGen.Add(1)
 			rt.rescan(ls, "", dirty)
+			rescanned = true
 		}
 	}
 	if len(changed) == 0 {
@@ -172,7 +174,7 @@ func (rt *Runtime) reloadAppFile(ls *layerState, dirty map[string]bool) {
 				rt.opts.logger.Info("extends: a parent app is there now", "file", elements.DisplayPath(ls.Name, AppFile), "layers", names)
 			}
 		}
-		return
+		return rescanned
 	}
 	attrs := []any{"file", elements.DisplayPath(ls.Name, AppFile), "keys", changed}
 	if slices.Contains(changed, "extends") || slices.Contains(changed, "(file)") {
@@ -184,6 +186,7 @@ func (rt *Runtime) reloadAppFile(ls *layerState, dirty map[string]bool) {
 		}
 	}
 	rt.opts.logger.Info("app.json changed", attrs...)
+	return rescanned
 }
 
 // changedKeys lists the top-level keys whose values differ between two

@@ -103,16 +103,10 @@ func TestRenamedFolderStaysWatched(t *testing.T) {
 // A release swapped in by a symlink is read whole, its app.json included.
 func TestSwappedReleaseRereadsAppJSON(t *testing.T) {
 	t.Parallel()
-	base := t.TempDir()
-	mustRun(t, "cp", "-r", newApp(t), filepath.Join(base, "release-1"))
-	mustRun(t, "cp", "-r", filepath.Join(base, "release-1"), filepath.Join(base, "release-2"))
-	writeFile(t, filepath.Join(base, "release-2/app.json"), `{"title":"r2","ignore":["drafts"]}`)
-	writeWidget(t, filepath.Join(base, "release-2/drafts/D"), 1)
-	writeFile(t, filepath.Join(base, "release-2/demo/things/Red/Red.json"), `{"size":2}`)
-	current := filepath.Join(base, "current")
-	if err := os.Symlink("release-1", current); err != nil {
-		t.Fatal(err)
-	}
+	_, current := releases(t, nil, func(r2 string) {
+		writeFile(t, filepath.Join(r2, "app.json"), `{"title":"r2","ignore":["drafts"]}`)
+		writeWidget(t, filepath.Join(r2, "drafts/D"), 1)
+	})
 	w := openWatchedWith(t, current, &syncLog{})
 	swapSymlink(t, "release-2", current)
 	w.eventually(t, "release-2 read", sizeIs("demo.things.Red", 2))
@@ -291,6 +285,29 @@ func writeWidget(t *testing.T, dir string, size int) {
 	t.Helper()
 	writeFile(t, filepath.Join(dir, "e.json"), `{"type":"demo.things.WidgetType"}`)
 	writeFile(t, filepath.Join(dir, filepath.Base(dir)+".json"), fmt.Sprintf(`{"size":%d}`, size))
+}
+
+// releases lays out base/release-1 (newApp, then prepare1) and release-2 (a
+// copy, then prepare2, where Red has size 2), with base/current linking to
+// release-1, as symlink deploys do. It returns base and current.
+func releases(t *testing.T, prepare1, prepare2 func(dir string)) (base, current string) {
+	t.Helper()
+	base = t.TempDir()
+	r1, r2 := filepath.Join(base, "release-1"), filepath.Join(base, "release-2")
+	mustRun(t, "cp", "-r", newApp(t), r1)
+	if prepare1 != nil {
+		prepare1(r1)
+	}
+	mustRun(t, "cp", "-r", r1, r2)
+	writeFile(t, filepath.Join(r2, "demo/things/Red/Red.json"), `{"size":2}`)
+	if prepare2 != nil {
+		prepare2(r2)
+	}
+	current = filepath.Join(base, "current")
+	if err := os.Symlink("release-1", current); err != nil {
+		t.Fatal(err)
+	}
+	return base, current
 }
 
 // swapSymlink points link at target the way deploy tools do: a new link

@@ -154,47 +154,28 @@ func TestWatchNestedRootRenamedOver(t *testing.T) {
 	sameAsFreshLoad(t, w, app)
 }
 
-// A release swapped in by a symlink, when the app extends a parent inside
-// it (./base): the app folder is also "the folder holding a layer", and
-// its watch must follow the swap like any other.
-func TestWatchSwappedReleaseWithNestedParent(t *testing.T) {
+// A release swapped in by a symlink, with and without a parent nested in
+// it: a new top-level folder of the new release is read.
+func TestWatchSwappedRelease(t *testing.T) {
 	t.Parallel()
-	base := t.TempDir()
-	mustRun(t, "cp", "-r", newApp(t), filepath.Join(base, "release-1"))
-	writeFile(t, filepath.Join(base, "release-1/app.json"), `{"title":"t","extends":["./base"],"ignore":["base"]}`)
-	writeWidget(t, filepath.Join(base, "release-1/base/demo/things/P"), 1)
-	mustRun(t, "cp", "-r", filepath.Join(base, "release-1"), filepath.Join(base, "release-2"))
-	writeFile(t, filepath.Join(base, "release-2/demo/things/Red/Red.json"), `{"size":2}`)
-	current := filepath.Join(base, "current")
-	if err := os.Symlink("release-1", current); err != nil {
-		t.Fatal(err)
+	for name, prepare := range map[string]func(string){
+		"plain": nil,
+		"with a nested parent": func(r1 string) {
+			writeFile(t, filepath.Join(r1, "app.json"), `{"title":"t","extends":["./base"],"ignore":["base"]}`)
+			writeWidget(t, filepath.Join(r1, "base/demo/things/P"), 1)
+		},
+	} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			_, current := releases(t, prepare, nil)
+			w := openDiscovering(t, current, &syncLog{})
+			swapSymlink(t, "release-2", current)
+			w.eventually(t, "release-2 read", sizeIs("demo.things.Red", 2))
+			time.Sleep(300 * time.Millisecond)
+			writeWidget(t, filepath.Join(current, "zz/New"), 3)
+			w.eventually(t, "a new top-level folder in release-2", sizeIs("zz.New", 3))
+		})
 	}
-	w := openDiscovering(t, current, &syncLog{})
-	swapSymlink(t, "release-2", current)
-	w.eventually(t, "release-2 read", sizeIs("demo.things.Red", 2))
-	time.Sleep(300 * time.Millisecond)
-	// A new top-level folder in the new release.
-	writeWidget(t, filepath.Join(current, "zz/New"), 3)
-	w.eventually(t, "a new top-level folder in release-2", sizeIs("zz.New", 3))
-}
-
-// Same with no nested parent: the control.
-func TestWatchSwappedReleaseControl(t *testing.T) {
-	t.Parallel()
-	base := t.TempDir()
-	mustRun(t, "cp", "-r", newApp(t), filepath.Join(base, "release-1"))
-	mustRun(t, "cp", "-r", filepath.Join(base, "release-1"), filepath.Join(base, "release-2"))
-	writeFile(t, filepath.Join(base, "release-2/demo/things/Red/Red.json"), `{"size":2}`)
-	current := filepath.Join(base, "current")
-	if err := os.Symlink("release-1", current); err != nil {
-		t.Fatal(err)
-	}
-	w := openDiscovering(t, current, &syncLog{})
-	swapSymlink(t, "release-2", current)
-	w.eventually(t, "release-2 read", sizeIs("demo.things.Red", 2))
-	time.Sleep(300 * time.Millisecond)
-	writeWidget(t, filepath.Join(current, "zz/New"), 3)
-	w.eventually(t, "a new top-level folder in release-2", sizeIs("zz.New", 3))
 }
 
 // A parent kept in a folder the app ignores (app extends ./vendor/p1,
